@@ -1,0 +1,108 @@
+#include "anysnap/http.h"
+
+#include <charconv>
+
+#include "anysnap/log.h"
+
+namespace anysnap {
+
+namespace {
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+const std::string* FindHeader(const HttpHeaders& headers, std::string_view name) {
+  for (const auto& h : headers) {
+    if (EqualsIgnoreCase(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+bool HeaderListContains(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view item = Trim(value.substr(0, comma));
+    if (EqualsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool IsHopByHop(std::string_view name, const HttpHeaders& headers) {
+  static constexpr std::string_view kFixed[] = {"connection", "keep-alive",        "proxy-connection",
+                                                "te",         "transfer-encoding", "upgrade"};
+  for (auto f : kFixed) {
+    if (EqualsIgnoreCase(name, f)) return true;
+  }
+  for (const auto& h : headers) {
+    if (EqualsIgnoreCase(h.name, "connection") && HeaderListContains(h.value, name)) return true;
+  }
+  return false;
+}
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+std::optional<uint64_t> ParseContentLength(std::string_view value) {
+  value = Trim(value);
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+  return n;
+}
+
+std::string ErrorDocument(std::string_view type, std::string_view message) {
+  std::string doc = "{\"errorType\":\"";
+  AppendJsonEscaped(doc, type);
+  doc += "\",\"errorMessage\":\"";
+  AppendJsonEscaped(doc, message);
+  doc += "\"}";
+  return doc;
+}
+
+}  // namespace anysnap

@@ -1,0 +1,541 @@
+#include "anysnap/http_server.h"
+
+#include <http_parser.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "anysnap/log.h"
+
+namespace anysnap {
+
+Result<std::string> RequestBody::ReadAll(size_t limit) {
+  std::string out;
+  char buf[16 * 1024];
+  for (;;) {
+    auto n = Read(buf, sizeof(buf));
+    if (!n.ok()) return n.status();
+    if (*n == 0) return out;
+    if (out.size() + *n > limit)
+      return Status::TooLarge("request body exceeds " + std::to_string(limit) + " bytes");
+    out.append(buf, *n);
+  }
+}
+
+Status ResponseWriter::Respond(int status, const HttpHeaders& headers, std::string_view body) {
+  ANYSNAP_RETURN_IF_ERROR(Begin(status, headers, body.size()));
+  if (!body.empty()) ANYSNAP_RETURN_IF_ERROR(Write(body));
+  return End();
+}
+
+Status ResponseWriter::RespondError(int status, std::string_view error_type,
+                                    std::string_view message) {
+  return Respond(status, {{"Content-Type", "application/json"}}, ErrorDocument(error_type, message));
+}
+
+namespace {
+
+// Why a connection stopped reading: a clean close between requests, or a fault
+// that deserves an answer.
+enum class ParseFault { kNone, kClosed, kMalformed, kHeadersTooLarge, kForbiddenForm, kIo };
+
+// One client connection: parses requests with http_parser, exposes the body
+// being read, and writes responses. Lives on its connection's thread only.
+class Connection final : public RequestBody, public ResponseWriter {
+ public:
+  Connection(int fd, std::string peer, const HttpServerOptions& options)
+      : fd_(fd), peer_(std::move(peer)), options_(options), buf_(options.read_buffer_bytes) {
+    http_parser_init(&parser_, HTTP_REQUEST);
+    parser_.data = this;
+  }
+
+  // Serves requests until the client closes or a fault ends the connection.
+  void Run(HttpHandler* handler);
+
+  // RequestBody:
+  Result<size_t> Read(char* buf, size_t cap) override;
+  const HttpHeaders& trailers() const override { return trailers_; }
+
+  // ResponseWriter:
+  Status Begin(int status, const HttpHeaders& headers, std::optional<uint64_t> length) override;
+  Status Write(std::string_view data) override;
+  Status End(const HttpHeaders& trailers) override;
+  bool started() const override { return started_; }
+  void CloseAfterResponse() override { close_after_ = true; }
+
+ private:
+  enum class Phase { kIdle, kHead, kBody, kComplete };
+
+  // Feeds buffered (or freshly received) bytes to the parser until it pauses
+  // at an event or fails. On failure records fault_ and returns false.
+  bool Advance();
+  bool ReadHead();
+  void ResetForNextRequest();
+  Status Flush();
+  void AnswerFault();
+  bool CountHeaderBytes(size_t n);
+
+  static int OnMessageBegin(http_parser* p);
+  static int OnUrl(http_parser* p, const char* at, size_t len);
+  static int OnHeaderField(http_parser* p, const char* at, size_t len);
+  static int OnHeaderValue(http_parser* p, const char* at, size_t len);
+  static int OnHeadersComplete(http_parser* p);
+  static int OnBody(http_parser* p, const char* at, size_t len);
+  static int OnMessageComplete(http_parser* p);
+  static const http_parser_settings kSettings;
+
+  void PushHeader();
+
+  const int fd_;
+  const std::string peer_;
+  const HttpServerOptions& options_;
+  http_parser parser_;
+
+  std::vector<char> buf_;
+  size_t buf_begin_ = 0;  // unparsed bytes are buf_[buf_begin_, buf_end_)
+  size_t buf_end_ = 0;
+  bool eof_ = false;
+
+  Phase phase_ = Phase::kIdle;
+  ParseFault fault_ = ParseFault::kNone;
+  std::string fault_detail_;
+  size_t header_bytes_ = 0;
+  HttpRequest request_;
+  HttpHeaders trailers_;
+  std::string field_, value_;
+  bool in_value_ = false;
+  const char* body_at_ = nullptr;  // pending body bytes handed out by on_body
+  size_t body_len_ = 0;
+
+  // Response state.
+  std::string out_;
+  bool started_ = false;
+  bool ended_ = false;
+  bool chunked_out_ = false;
+  bool head_only_ = false;
+  bool close_after_ = false;
+  bool write_failed_ = false;
+};
+
+const http_parser_settings Connection::kSettings = [] {
+  http_parser_settings s;
+  http_parser_settings_init(&s);
+  s.on_message_begin = &Connection::OnMessageBegin;
+  s.on_url = &Connection::OnUrl;
+  s.on_header_field = &Connection::OnHeaderField;
+  s.on_header_value = &Connection::OnHeaderValue;
+  s.on_headers_complete = &Connection::OnHeadersComplete;
+  s.on_body = &Connection::OnBody;
+  s.on_message_complete = &Connection::OnMessageComplete;
+  return s;
+}();
+
+Connection* Self(http_parser* p) { return static_cast<Connection*>(p->data); }
+
+int Connection::OnMessageBegin(http_parser* p) {
+  Connection* c = Self(p);
+  c->phase_ = Phase::kHead;
+  return 0;
+}
+
+bool Connection::CountHeaderBytes(size_t n) {
+  header_bytes_ += n;
+  if (header_bytes_ > options_.max_header_bytes) {
+    fault_ = ParseFault::kHeadersTooLarge;
+    return false;
+  }
+  return true;
+}
+
+int Connection::OnUrl(http_parser* p, const char* at, size_t len) {
+  Connection* c = Self(p);
+  if (!c->CountHeaderBytes(len)) return 1;
+  c->request_.target.append(at, len);
+  return 0;
+}
+
+void Connection::PushHeader() {
+  if (field_.empty() && value_.empty()) return;
+  HttpHeaders& into = phase_ == Phase::kHead ? request_.headers : trailers_;
+  into.push_back({std::move(field_), std::move(value_)});
+  field_.clear();
+  value_.clear();
+  in_value_ = false;
+}
+
+int Connection::OnHeaderField(http_parser* p, const char* at, size_t len) {
+  Connection* c = Self(p);
+  if (!c->CountHeaderBytes(len)) return 1;
+  if (c->in_value_) c->PushHeader();
+  c->field_.append(at, len);
+  return 0;
+}
+
+int Connection::OnHeaderValue(http_parser* p, const char* at, size_t len) {
+  Connection* c = Self(p);
+  if (!c->CountHeaderBytes(len)) return 1;
+  c->in_value_ = true;
+  c->value_.append(at, len);
+  return 0;
+}
+
+int Connection::OnHeadersComplete(http_parser* p) {
+  Connection* c = Self(p);
+  c->PushHeader();
+  HttpRequest& r = c->request_;
+  r.method = http_method_str(static_cast<http_method>(p->method));
+  r.http_major = p->http_major;
+  r.http_minor = p->http_minor;
+  r.chunked = (p->flags & F_CHUNKED) != 0;
+  if (const std::string* cl = FindHeader(r.headers, "Content-Length"))
+    r.content_length = ParseContentLength(*cl);
+  r.keep_alive = http_should_keep_alive(p) != 0;
+  r.peer = c->peer_;
+  c->phase_ = Phase::kBody;
+  c->header_bytes_ = 0;  // trailers get a budget of their own
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+int Connection::OnBody(http_parser* p, const char* at, size_t len) {
+  Connection* c = Self(p);
+  c->body_at_ = at;
+  c->body_len_ = len;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+int Connection::OnMessageComplete(http_parser* p) {
+  Connection* c = Self(p);
+  if (c->in_value_ || !c->field_.empty()) c->PushHeader();
+  c->phase_ = Phase::kComplete;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+bool Connection::Advance() {
+  for (;;) {
+    if (buf_begin_ == buf_end_ && !eof_) {
+      buf_begin_ = buf_end_ = 0;
+      ssize_t n;
+      do {
+        n = ::recv(fd_, buf_.data(), buf_.size(), 0);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        fault_ = ParseFault::kIo;
+        fault_detail_ = std::strerror(errno);
+        return false;
+      }
+      if (n == 0) {
+        eof_ = true;
+        if (phase_ == Phase::kIdle) {
+          fault_ = ParseFault::kClosed;
+          return false;
+        }
+      }
+      buf_end_ = static_cast<size_t>(n);
+    }
+    size_t avail = buf_end_ - buf_begin_;
+    if (avail == 0 && eof_) {
+      // Tell the parser the stream ended: it completes a close-delimited
+      // message or reports the truncation.
+      http_parser_execute(&parser_, &kSettings, nullptr, 0);
+      if (phase_ == Phase::kComplete) return true;
+      fault_ = phase_ == Phase::kIdle ? ParseFault::kClosed : ParseFault::kMalformed;
+      fault_detail_ = "connection closed in the middle of a request";
+      return false;
+    }
+    size_t n = http_parser_execute(&parser_, &kSettings, buf_.data() + buf_begin_, avail);
+    buf_begin_ += n;
+    enum http_errno err = HTTP_PARSER_ERRNO(&parser_);
+    if (err == HPE_PAUSED) {
+      http_parser_pause(&parser_, 0);
+      return true;
+    }
+    if (err != HPE_OK) {
+      if (fault_ == ParseFault::kNone) {
+        fault_ = err == HPE_HEADER_OVERFLOW ? ParseFault::kHeadersTooLarge : ParseFault::kMalformed;
+        fault_detail_ = http_errno_description(err);
+      }
+      return false;
+    }
+    // All buffered bytes consumed without an event: read more.
+  }
+}
+
+bool Connection::ReadHead() {
+  while (phase_ != Phase::kBody && phase_ != Phase::kComplete) {
+    if (!Advance()) return false;
+  }
+  if (parser_.upgrade) {
+    // http_parser stops at the head of CONNECT and Upgrade requests.
+    fault_ = ParseFault::kForbiddenForm;
+    fault_detail_ = parser_.method == HTTP_CONNECT ? "CONNECT is not supported"
+                                                   : "protocol upgrades are not supported";
+    return false;
+  }
+  if (request_.target.empty() || request_.target.front() != '/') {
+    fault_ = ParseFault::kForbiddenForm;
+    fault_detail_ = "only origin-form request targets are accepted (not a proxy)";
+    return false;
+  }
+  if (request_.http_major != 1) {
+    fault_ = ParseFault::kMalformed;
+    fault_detail_ = "unsupported HTTP version";
+    return false;
+  }
+  return true;
+}
+
+Result<size_t> Connection::Read(char* buf, size_t cap) {
+  while (body_len_ == 0) {
+    if (phase_ == Phase::kComplete) return size_t{0};
+    if (!Advance()) {
+      if (fault_ == ParseFault::kIo || fault_ == ParseFault::kClosed)
+        return Status::Unavailable("client connection lost while sending the body");
+      return Status::ProtocolError("malformed request body: " + fault_detail_);
+    }
+  }
+  size_t n = std::min(cap, body_len_);
+  std::memcpy(buf, body_at_, n);
+  body_at_ += n;
+  body_len_ -= n;
+  return n;
+}
+
+Status Connection::Flush() {
+  if (out_.empty()) return Status::Ok();
+  Status s = SendAll(fd_, out_);
+  out_.clear();
+  if (!s.ok()) write_failed_ = true;
+  return s;
+}
+
+Status Connection::Begin(int status, const HttpHeaders& headers, std::optional<uint64_t> length) {
+  if (started_) return Status::Internal("response already started");
+  started_ = true;
+  bool old_client = request_.http_minor == 0;
+  if (old_client && !request_.keep_alive) close_after_ = true;
+  if (!request_.keep_alive) close_after_ = true;
+  bool no_body_status = status == 204 || status == 304;
+  head_only_ = request_.method == "HEAD" || no_body_status;
+  if (!length && !no_body_status && old_client) close_after_ = true;  // close-delimited
+  chunked_out_ = !length && !no_body_status && !old_client;
+
+  out_.reserve(256);
+  out_ += "HTTP/1.1 ";
+  out_ += std::to_string(status);
+  out_ += ' ';
+  out_ += ReasonPhrase(status);
+  out_ += "\r\n";
+  for (const auto& h : headers) {
+    out_ += h.name;
+    out_ += ": ";
+    out_ += h.value;
+    out_ += "\r\n";
+  }
+  if (!no_body_status) {
+    if (length) {
+      out_ += "Content-Length: ";
+      out_ += std::to_string(*length);
+      out_ += "\r\n";
+    } else if (chunked_out_) {
+      out_ += "Transfer-Encoding: chunked\r\n";
+    }
+  }
+  if (close_after_) out_ += "Connection: close\r\n";
+  out_ += "\r\n";
+  return Status::Ok();
+}
+
+Status Connection::Write(std::string_view data) {
+  if (!started_ || ended_) return Status::Internal("write outside a response");
+  if (write_failed_) return Status::Unavailable("client connection lost");
+  if (head_only_ || data.empty()) return Status::Ok();
+  if (chunked_out_) {
+    char size[24];
+    int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+    out_.append(size, static_cast<size_t>(n));
+  }
+  // Small pieces are gathered so a whole small response leaves in one send.
+  if (out_.size() + data.size() <= 64 * 1024) {
+    out_ += data;
+  } else {
+    ANYSNAP_RETURN_IF_ERROR(Flush());
+    Status s = SendAll(fd_, data);
+    if (!s.ok()) {
+      write_failed_ = true;
+      return s;
+    }
+  }
+  if (chunked_out_) out_ += "\r\n";
+  return Status::Ok();
+}
+
+Status Connection::End(const HttpHeaders& trailers) {
+  if (!started_ || ended_) return Status::Internal("end outside a response");
+  ended_ = true;
+  if (write_failed_) return Status::Unavailable("client connection lost");
+  if (chunked_out_ && !head_only_) {
+    out_ += "0\r\n";
+    for (const auto& t : trailers) {
+      out_ += t.name;
+      out_ += ": ";
+      out_ += t.value;
+      out_ += "\r\n";
+    }
+    out_ += "\r\n";
+  }
+  return Flush();
+}
+
+void Connection::ResetForNextRequest() {
+  request_ = HttpRequest();
+  trailers_.clear();
+  field_.clear();
+  value_.clear();
+  in_value_ = false;
+  header_bytes_ = 0;
+  body_at_ = nullptr;
+  body_len_ = 0;
+  phase_ = Phase::kIdle;
+  started_ = ended_ = chunked_out_ = head_only_ = false;
+  out_.clear();
+}
+
+void Connection::AnswerFault() {
+  if (fault_ == ParseFault::kClosed || fault_ == ParseFault::kIo || started_) return;
+  int status = fault_ == ParseFault::kHeadersTooLarge ? 431 : 400;
+  std::string detail = fault_ == ParseFault::kHeadersTooLarge
+                           ? "request header section exceeds " +
+                                 std::to_string(options_.max_header_bytes) + " bytes"
+                           : fault_detail_;
+  Log().Warn("rejected request from " + peer_ + ": " + std::to_string(status) + " " + detail);
+  request_.keep_alive = false;
+  close_after_ = true;
+  RespondError(status, status == 431 ? "RequestHeaderFieldsTooLarge" : "InvalidRequest", detail);
+}
+
+void Connection::Run(HttpHandler* handler) {
+  for (;;) {
+    if (!ReadHead()) {
+      AnswerFault();
+      return;
+    }
+    if (FindHeader(request_.headers, "Expect") != nullptr &&
+        HeaderListContains(*FindHeader(request_.headers, "Expect"), "100-continue") &&
+        request_.http_minor >= 1) {
+      // The body is pulled as the handler needs it; let the client send it.
+      if (!SendAll(fd_, "HTTP/1.1 100 Continue\r\n\r\n").ok()) return;
+    }
+    handler->Handle(request_, *this, *this);
+    if (!started_) {
+      if (fault_ != ParseFault::kNone) {
+        AnswerFault();
+        return;
+      }
+      RespondError(500, "InternalError", "the request was not answered");
+    }
+    if (!ended_ || write_failed_) return;
+    // Drain what the handler left of the body so the next request parses.
+    char sink[16 * 1024];
+    for (;;) {
+      auto n = Read(sink, sizeof(sink));
+      if (!n.ok()) return;
+      if (*n == 0) break;
+    }
+    if (close_after_ || !request_.keep_alive) return;
+    ResetForNextRequest();
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpHandler* handler, HttpServerOptions options)
+    : handler_(handler), options_(options) {
+  // http_parser's limit is process-wide; anysnap's own per-connection count
+  // enforces options_.max_header_bytes, so the library's must not be lower.
+  static std::once_flag once;
+  std::call_once(once, [] { http_parser_set_max_header_size(64u * 1024 * 1024); });
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Listen(const HostPort& address) {
+  auto fd = ListenTcp(address);
+  if (!fd.ok()) return fd.status();
+  auto bound = LocalAddress(fd->get());
+  if (!bound.ok()) return bound.status();
+  listen_fd_ = std::move(fd.value());
+  address_ = *bound;
+  return Status::Ok();
+}
+
+void HttpServer::Start() { accept_thread_ = std::thread([this] { AcceptLoop(); }); }
+
+void HttpServer::AcceptLoop() {
+  while (!stopping_.load()) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (stopping_.load()) return;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        Log().Error(std::string("accept: ") + std::strerror(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
+      Log().Error(std::string("accept: ") + std::strerror(errno));
+      return;
+    }
+    SetNoDelay(fd);
+    auto peer_address = PeerAddress(fd);
+    std::string peer = peer_address.ok() ? peer_address->ToString() : "?";
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_.load()) {
+        ::close(fd);
+        return;
+      }
+      open_fds_[fd] = true;
+    }
+    std::thread([this, fd, peer = std::move(peer)]() mutable { Serve(fd, std::move(peer)); })
+        .detach();
+  }
+}
+
+void HttpServer::Serve(int fd, std::string peer) {
+  {
+    Connection conn(fd, std::move(peer), options_);
+    conn.Run(handler_);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  open_fds_.erase(fd);
+  ::close(fd);
+  if (open_fds_.empty()) all_closed_.notify_all();
+}
+
+void HttpServer::Stop() {
+  if (stopping_.exchange(true)) {
+    if (accept_thread_.joinable()) accept_thread_.join();
+    return;
+  }
+  if (listen_fd_.valid()) ::shutdown(listen_fd_.get(), SHUT_RDWR);
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::unique_lock<std::mutex> lock(mu_);
+  for (auto& [fd, open] : open_fds_) ::shutdown(fd, SHUT_RDWR);
+  all_closed_.wait(lock, [this] { return open_fds_.empty(); });
+  listen_fd_.Reset();
+}
+
+size_t HttpServer::open_connections() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_fds_.size();
+}
+
+}  // namespace anysnap
