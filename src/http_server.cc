@@ -440,7 +440,11 @@ void Connection::Run(HttpHandler* handler) {
       }
       RespondError(500, "InternalError", "the request was not answered");
     }
-    if (!ended_ || write_failed_) return;
+    if (!ended_ || write_failed_) {
+      // An unfinished answer: send what there is; the close tells the client.
+      if (!ended_ && !write_failed_) Flush();
+      return;
+    }
     // Drain what the handler left of the body so the next request parses.
     char sink[16 * 1024];
     for (;;) {

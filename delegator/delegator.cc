@@ -1,0 +1,98 @@
+#include "delegator.h"
+
+#include <chrono>
+
+#include "anysnap/log.h"
+#include "anysnap/runtime_api.h"
+
+namespace anysnap {
+
+// The request handler: forwards and keeps the RuntimeProgress up to date.
+class Delegator::Proxy final : public HttpHandler {
+ public:
+  explicit Proxy(UpstreamClient* upstream) : upstream_(upstream) {}
+
+  void Handle(HttpRequest& request, RequestBody& body, ResponseWriter& out) override {
+    auto start = std::chrono::steady_clock::now();
+    RuntimeTarget target = ClassifyRuntimeTarget(request.target);
+    if (target.endpoint == RuntimeEndpoint::kNext ||
+        target.endpoint == RuntimeEndpoint::kRestoreNext) {
+      std::lock_guard<std::mutex> lock(mu_);
+      progress_.next_called = true;
+    }
+    ForwardOutcome outcome = upstream_->Forward(request, body, out);
+    Observe(target, outcome);
+    if (!outcome.error.ok()) {
+      Log().Warn(request.method + " " + request.target + ": " + outcome.error.message());
+    }
+    if (Log().Enabled(LogLevel::kDebug)) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      Log().Debug(request.method + " " + request.target + " -> " + std::to_string(outcome.status) +
+                  (outcome.retried ? " (retried)" : "") + " in " + std::to_string(us) + " us");
+    }
+  }
+
+  RuntimeProgress progress() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    RuntimeProgress p = progress_;
+    p.unanswered.assign(unanswered_.begin(), unanswered_.end());
+    return p;
+  }
+
+ private:
+  void Observe(const RuntimeTarget& target, const ForwardOutcome& outcome) {
+    if (!outcome.answered_by_upstream) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    switch (target.endpoint) {
+      case RuntimeEndpoint::kNext:
+        if (outcome.status == 200) {
+          if (const std::string* id = FindHeader(outcome.response_headers, kRequestIdHeader))
+            unanswered_.insert(*id);
+        }
+        break;
+      case RuntimeEndpoint::kResponse:
+      case RuntimeEndpoint::kInvocationError:
+        // Whatever the upstream said (202, 413, 400...), this id is settled.
+        unanswered_.erase(target.request_id);
+        break;
+      case RuntimeEndpoint::kInitError:
+        if (outcome.status == 202) progress_.init_error_reported = true;
+        break;
+      default:
+        break;
+    }
+  }
+
+  UpstreamClient* const upstream_;
+  mutable std::mutex mu_;
+  RuntimeProgress progress_;            // guarded by mu_ (unanswered kept apart)
+  std::set<std::string> unanswered_;    // guarded by mu_
+};
+
+Result<std::unique_ptr<Delegator>> Delegator::Start(const DelegatorOptions& options) {
+  if (!IsLoopback(options.listen) && !options.allow_non_loopback) {
+    return Status::InvalidArgument("refusing to listen on non-loopback address " +
+                                   options.listen.ToString() +
+                                   ": it would expose the Runtime API (force it explicitly)");
+  }
+  std::unique_ptr<Delegator> d(new Delegator());
+  d->upstream_ = std::make_unique<UpstreamClient>(options.upstream);
+  d->proxy_ = std::make_unique<Proxy>(d->upstream_.get());
+  d->server_ = std::make_unique<HttpServer>(d->proxy_.get(), options.http);
+  ANYSNAP_RETURN_IF_ERROR(d->server_->Listen(options.listen));
+  d->server_->Start();
+  return d;
+}
+
+Delegator::~Delegator() { Stop(); }
+
+RuntimeProgress Delegator::progress() const { return proxy_->progress(); }
+
+void Delegator::Stop() {
+  if (upstream_) upstream_->Abort();
+  if (server_) server_->Stop();
+}
+
+}  // namespace anysnap

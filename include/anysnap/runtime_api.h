@@ -1,0 +1,56 @@
+// Names of the Lambda Runtime API: its paths, headers and error types, and the
+// classification of a request target into the endpoint it addresses. Shared by
+// the delegator, the wrapper and the local emulator so that all three agree on
+// what "the first next" or "a response for id X" is.
+#ifndef ANYSNAP_RUNTIME_API_H_
+#define ANYSNAP_RUNTIME_API_H_
+
+#include <string>
+#include <string_view>
+
+namespace anysnap {
+
+inline constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
+inline constexpr std::string_view kNextPath = "/2018-06-01/runtime/invocation/next";
+inline constexpr std::string_view kInitErrorPath = "/2018-06-01/runtime/init/error";
+inline constexpr std::string_view kRestoreNextPath = "/2018-06-01/runtime/restore/next";
+inline constexpr std::string_view kRestoreErrorPath = "/2018-06-01/runtime/restore/error";
+
+inline constexpr std::string_view kRequestIdHeader = "Lambda-Runtime-Aws-Request-Id";
+inline constexpr std::string_view kDeadlineHeader = "Lambda-Runtime-Deadline-Ms";
+inline constexpr std::string_view kFunctionArnHeader = "Lambda-Runtime-Invoked-Function-Arn";
+inline constexpr std::string_view kTraceIdHeader = "Lambda-Runtime-Trace-Id";
+inline constexpr std::string_view kClientContextHeader = "Lambda-Runtime-Client-Context";
+inline constexpr std::string_view kCognitoIdentityHeader = "Lambda-Runtime-Cognito-Identity";
+inline constexpr std::string_view kTenantIdHeader = "Lambda-Runtime-Aws-Tenant-Id";
+inline constexpr std::string_view kErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
+inline constexpr std::string_view kErrorBodyTrailer = "Lambda-Runtime-Function-Error-Body";
+inline constexpr std::string_view kXrayErrorCauseHeader = "Lambda-Runtime-Function-XRay-Error-Cause";
+inline constexpr std::string_view kResponseModeHeader = "Lambda-Runtime-Function-Response-Mode";
+
+// The Runtime API endpoint a request target addresses (query strings ignored).
+enum class RuntimeEndpoint {
+  kNext,            // GET invocation/next
+  kResponse,        // POST invocation/{id}/response
+  kInvocationError, // POST invocation/{id}/error
+  kInitError,       // POST init/error
+  kRestoreNext,     // GET restore/next
+  kRestoreError,    // POST restore/error
+  kOther,           // anything else: other API families, unknown paths
+};
+
+struct RuntimeTarget {
+  RuntimeEndpoint endpoint = RuntimeEndpoint::kOther;
+  std::string request_id;  // kResponse and kInvocationError only
+};
+
+// Classifies `target` by path alone; the method is the caller's to check.
+RuntimeTarget ClassifyRuntimeTarget(std::string_view target);
+
+// The error document AWS's runtimes post to the error endpoints:
+// {"errorMessage":"...","errorType":"...","stackTrace":[]}.
+std::string RuntimeErrorDocument(std::string_view error_type, std::string_view message);
+
+}  // namespace anysnap
+
+#endif  // ANYSNAP_RUNTIME_API_H_
