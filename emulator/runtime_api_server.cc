@@ -1,0 +1,788 @@
+#include "runtime_api_server.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cassert>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "anysnap/base64.h"
+#include "anysnap/http_server.h"
+#include "anysnap/log.h"
+
+namespace anysnap {
+
+namespace {
+
+constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
+constexpr size_t kLoggedBodyBytes = 64 * 1024;
+constexpr size_t kReadChunkBytes = 64 * 1024;
+
+constexpr std::string_view kErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
+constexpr std::string_view kErrorBodyTrailer = "Lambda-Runtime-Function-Error-Body";
+constexpr std::string_view kResponseModeHeader = "Lambda-Runtime-Function-Response-Mode";
+
+// The Runtime API endpoints; anything else on the listener is kNotFound.
+enum class Route { kNotFound, kNext, kResponse, kError, kInitError, kRestoreNext, kRestoreError };
+
+struct MatchedTarget {
+  Route route = Route::kNotFound;
+  std::string_view method;  // the one method the route accepts
+  std::string request_id;   // of kResponse / kError
+};
+
+MatchedTarget MatchTarget(std::string_view target, bool snap_start) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path.substr(0, kRuntimePrefix.size()) != kRuntimePrefix) return {};
+  std::string_view rest = path.substr(kRuntimePrefix.size());
+  if (rest == "invocation/next") return {Route::kNext, "GET", {}};
+  if (rest == "init/error") return {Route::kInitError, "POST", {}};
+  if (rest == "restore/next") {
+    return snap_start ? MatchedTarget{Route::kRestoreNext, "GET", {}} : MatchedTarget{};
+  }
+  if (rest == "restore/error") {
+    return snap_start ? MatchedTarget{Route::kRestoreError, "POST", {}} : MatchedTarget{};
+  }
+  constexpr std::string_view kInvocation = "invocation/";
+  if (rest.substr(0, kInvocation.size()) != kInvocation) return {};
+  rest.remove_prefix(kInvocation.size());
+  size_t slash = rest.find('/');
+  if (slash == 0 || slash == std::string_view::npos) return {};
+  std::string_view id = rest.substr(0, slash);
+  std::string_view action = rest.substr(slash + 1);
+  if (action == "response") return {Route::kResponse, "POST", std::string(id)};
+  if (action == "error") return {Route::kError, "POST", std::string(id)};
+  return {};
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The value of header `name`, trimmed; empty when absent.
+std::string HeaderValue(const HttpHeaders& headers, std::string_view name) {
+  const std::string* v = FindHeader(headers, name);
+  return v ? std::string(TrimSpaces(*v)) : std::string();
+}
+
+const std::string& StatusOkDocument() {
+  static const std::string doc = [] {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    writer.StartObject();
+    writer.Key("status");
+    writer.String("OK");
+    writer.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+  }();
+  return doc;
+}
+
+// The "errorType" of a JSON error document, or empty.
+std::string ErrorTypeOf(std::string_view document) {
+  rapidjson::Document doc;
+  doc.Parse(document.data(), document.size());
+  if (doc.HasParseError() || !doc.IsObject()) return {};
+  auto it = doc.FindMember("errorType");
+  if (it == doc.MemberEnd() || !it->value.IsString()) return {};
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+InvocationResult PlatformError(std::string request_id, std::string_view type,
+                               std::string_view message) {
+  InvocationResult r;
+  r.kind = InvocationResult::Kind::kError;
+  r.request_id = std::move(request_id);
+  r.error_type = std::string(type);
+  r.body = ErrorDocument(type, message);
+  return r;
+}
+
+std::string TooLargeMessage(uint64_t limit) {
+  return "Exceeded maximum allowed payload size (" + std::to_string(limit) + " bytes).";
+}
+
+}  // namespace
+
+class RuntimeApiServer::Impl final : public HttpHandler {
+ public:
+  explicit Impl(Options options) : options_(std::move(options)), http_(this) {
+    if (options_.max_concurrency < 1) options_.max_concurrency = 1;
+    if (!options_.wall_clock) options_.wall_clock = [] { return std::chrono::system_clock::now(); };
+    std::random_device seed;
+    rng_.seed((static_cast<uint64_t>(seed()) << 32) ^ seed());
+  }
+  ~Impl() override { Stop(); }
+
+  Status Start(const HostPort& listen) {
+    ANYSNAP_RETURN_IF_ERROR(http_.Listen(listen));
+    http_.Start();
+    return Status::Ok();
+  }
+  const HostPort& address() const { return http_.address(); }
+  void Stop();
+
+  std::future<InvocationResult> Invoke(Invocation invocation);
+  void Restore();
+  std::vector<RuntimeApiCall> calls() const;
+  bool WaitFor(const std::function<bool(const std::vector<RuntimeApiCall>&)>& pred,
+               std::chrono::milliseconds timeout);
+  std::optional<InvocationResult> init_error() const;
+  std::optional<InvocationResult> restore_error() const;
+  size_t queued() const;
+
+  void Handle(HttpRequest& request, RequestBody& body, ResponseWriter& out) override;
+
+ private:
+  class Exchange;
+
+  // One invocation from Invoke() to its result. `invocation` is immutable once
+  // queued, so connection threads read it without the lock.
+  struct Pending {
+    enum class State { kQueued, kDelivered, kAnswering, kFinished };
+    Invocation invocation;
+    std::promise<InvocationResult> promise;
+    State state = State::kQueued;  // guarded by mu_
+    int64_t deadline_ms = 0;       // guarded by mu_; set at the first delivery
+  };
+
+  enum class RestorePhase { kNone, kWaiting, kRestored };
+
+  void HandleNext(Exchange& ex);
+  void HandleResult(Exchange& ex, const std::string& request_id, bool is_error);
+  void HandleInitError(Exchange& ex);
+  void HandleRestoreNext(Exchange& ex, bool admitted);
+  void HandleRestoreError(Exchange& ex);
+
+  // The invocation a next should get now, or nullptr. Requires mu_.
+  std::shared_ptr<Pending> PickForNext();
+  // Reads an error document (init/error, restore/error) into a kError result.
+  // Returns false after answering the failure itself.
+  bool ReadErrorDocument(Exchange& ex, InvocationResult* result);
+
+  // Logs a request's arrival and, in the same step, what its arrival alone
+  // changes: a next or restore/next ends Init, and a restore/next is admitted
+  // (*restore_admitted) only as the first one, before any next.
+  size_t LogArrival(const HttpRequest& request, const MatchedTarget& target,
+                    bool* restore_admitted);
+  void LogAnswer(size_t index, int status, std::string body, uint64_t body_bytes);
+
+  std::string NewRequestId();  // requires mu_
+  std::string NewTraceId();    // requires mu_
+
+  Options options_;
+  HttpServer http_;
+  std::mutex stop_mu_;  // serialises Stop()
+
+  mutable std::mutex mu_;
+  // Signalled when queue_, unfinished_, restore_permits_ or stopping_ change.
+  std::condition_variable work_cv_;
+  // Signalled when calls_ changes.
+  std::condition_variable calls_cv_;
+  bool stopping_ = false;
+  std::deque<std::shared_ptr<Pending>> queue_;
+  // Delivered or answering invocations by request id.
+  std::unordered_map<std::string, std::shared_ptr<Pending>> unfinished_;
+  std::unordered_set<std::string> finished_ids_;
+  bool init_ended_ = false;            // a next or restore/next has arrived
+  bool invocation_next_seen_ = false;  // an invocation/next has arrived
+  bool init_error_claimed_ = false;    // an init/error is being read or was accepted
+  std::optional<InvocationResult> init_error_;
+  RestorePhase restore_phase_ = RestorePhase::kNone;
+  int restore_permits_ = 0;
+  bool restore_error_claimed_ = false;
+  std::optional<InvocationResult> restore_error_;
+  std::vector<RuntimeApiCall> calls_;
+  uint64_t calls_version_ = 0;
+  std::mt19937_64 rng_;
+};
+
+// Exchange is one request being handled: it reads the body (keeping the
+// first 64 KiB for the call log) and sends the answer, recording it in the
+// call log just before it goes out, so a client that has read an answer
+// always finds it logged.
+class RuntimeApiServer::Impl::Exchange {
+ public:
+  Exchange(Impl* impl, size_t index, HttpRequest& request, RequestBody& body, ResponseWriter& out)
+      : impl_(impl), index_(index), request_(request), body_(body), out_(out) {}
+
+  const HttpRequest& request() const { return request_; }
+
+  // Reads the rest of the body, handing each piece to `sink` (when set). An
+  // error means the body was cut off or malformed.
+  Status ReadBody(const std::function<void(std::string_view)>& sink) {
+    if (body_done_) return body_status_;
+    std::vector<char> buf(kReadChunkBytes);
+    for (;;) {
+      auto n = body_.Read(buf.data(), buf.size());
+      if (!n.ok()) {
+        body_status_ = n.status();
+        break;
+      }
+      if (*n == 0) break;
+      std::string_view piece(buf.data(), *n);
+      body_bytes_ += piece.size();
+      if (logged_body_.size() < kLoggedBodyBytes)
+        logged_body_.append(piece.substr(0, kLoggedBodyBytes - logged_body_.size()));
+      if (sink) sink(piece);
+    }
+    body_done_ = true;
+    return body_status_;
+  }
+  Status Drain() { return ReadBody(nullptr); }
+  const HttpHeaders& trailers() const { return body_.trailers(); }
+
+  void Answer(int status, const HttpHeaders& headers, std::string_view body) {
+    if (!body_done_ || !body_status_.ok()) out_.CloseAfterResponse();
+    impl_->LogAnswer(index_, status, std::move(logged_body_), body_bytes_);
+    Status sent = out_.Respond(status, headers, body);
+    if (!sent.ok()) {
+      Log().Debug("runtime api: answer to " + request_.method + " " + request_.target +
+                  " not delivered: " + sent.ToString());
+    }
+  }
+  void AnswerError(int status, std::string_view type, std::string_view message) {
+    Answer(status, {{"Content-Type", "application/json"}}, ErrorDocument(type, message));
+  }
+  void AnswerAccepted() { Answer(202, {{"Content-Type", "application/json"}}, StatusOkDocument()); }
+
+ private:
+  Impl* const impl_;
+  const size_t index_;
+  HttpRequest& request_;
+  RequestBody& body_;
+  ResponseWriter& out_;
+  bool body_done_ = false;
+  Status body_status_;
+  uint64_t body_bytes_ = 0;
+  std::string logged_body_;
+};
+
+void RuntimeApiServer::Impl::Handle(HttpRequest& request, RequestBody& body, ResponseWriter& out) {
+  MatchedTarget target = MatchTarget(request.target, options_.snap_start);
+  bool restore_admitted = false;
+  Exchange ex(this, LogArrival(request, target, &restore_admitted), request, body, out);
+  if (target.route == Route::kNotFound) {
+    ex.Drain();
+    ex.Answer(404, {{"Content-Type", "text/plain; charset=utf-8"}}, "404 page not found\n");
+    return;
+  }
+  if (request.method != target.method) {
+    ex.Drain();
+    ex.Answer(405, {{"Allow", std::string(target.method)}}, "");
+    return;
+  }
+  switch (target.route) {
+    case Route::kNext:
+      return HandleNext(ex);
+    case Route::kResponse:
+      return HandleResult(ex, target.request_id, /*is_error=*/false);
+    case Route::kError:
+      return HandleResult(ex, target.request_id, /*is_error=*/true);
+    case Route::kInitError:
+      return HandleInitError(ex);
+    case Route::kRestoreNext:
+      return HandleRestoreNext(ex, restore_admitted);
+    case Route::kRestoreError:
+      return HandleRestoreError(ex);
+    case Route::kNotFound:
+      break;
+  }
+  assert(false && "every route is handled above");
+}
+
+std::shared_ptr<RuntimeApiServer::Impl::Pending> RuntimeApiServer::Impl::PickForNext() {
+  if (options_.max_concurrency == 1) {
+    // At most one invocation is unfinished; one delivered but unanswered is
+    // delivered again (the runtime lost it, or restarted).
+    for (auto& [id, p] : unfinished_) {
+      if (p->state == Pending::State::kDelivered) return p;
+    }
+  }
+  if (queue_.empty() || unfinished_.size() >= static_cast<size_t>(options_.max_concurrency))
+    return nullptr;
+  std::shared_ptr<Pending> p = std::move(queue_.front());
+  queue_.pop_front();
+  p->state = Pending::State::kDelivered;
+  auto now = options_.wall_clock().time_since_epoch();
+  p->deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count() +
+                   p->invocation.timeout.count();
+  unfinished_[p->invocation.request_id] = p;
+  return p;
+}
+
+void RuntimeApiServer::Impl::HandleNext(Exchange& ex) {
+  ex.Drain();
+  std::shared_ptr<Pending> p;
+  int64_t deadline_ms = 0;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    work_cv_.wait(lock, [&] {
+      if (stopping_) return true;
+      p = PickForNext();
+      return p != nullptr;
+    });
+    if (p) deadline_ms = p->deadline_ms;
+  }
+  if (!p) {
+    ex.AnswerError(500, "ServerStopping", "The Runtime API server is stopping");
+    return;
+  }
+  const Invocation& inv = p->invocation;
+  HttpHeaders headers;
+  headers.push_back({"Lambda-Runtime-Aws-Request-Id", inv.request_id});
+  headers.push_back({"Lambda-Runtime-Deadline-Ms", std::to_string(deadline_ms)});
+  auto add = [&](std::string_view name, const std::string& value) {
+    if (!value.empty()) headers.push_back({std::string(name), value});
+  };
+  add("Lambda-Runtime-Invoked-Function-Arn", options_.function_arn);
+  add("Lambda-Runtime-Trace-Id", inv.trace_id);
+  add("Lambda-Runtime-Client-Context", inv.client_context);
+  add("Lambda-Runtime-Cognito-Identity", inv.cognito_identity);
+  add("Lambda-Runtime-Aws-Tenant-Id", inv.tenant_id);
+  add("Content-Type", inv.content_type);
+  ex.Answer(200, headers, inv.event);
+}
+
+void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& request_id,
+                                          bool is_error) {
+  const HttpRequest& req = ex.request();
+  bool streaming = false;
+  if (!is_error) {
+    std::string mode = HeaderValue(req.headers, kResponseModeHeader);
+    if (EqualsIgnoreCase(mode, "streaming")) {
+      streaming = true;
+    } else if (!mode.empty()) {
+      ex.Drain();
+      ex.AnswerError(400, "InvalidFunctionResponseMode", "Invalid function response mode: " + mode);
+      return;
+    }
+  }
+
+  std::shared_ptr<Pending> p;
+  int reject = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = unfinished_.find(request_id);
+    if (it == unfinished_.end()) {
+      reject = finished_ids_.count(request_id) ? 403 : 400;
+    } else if (it->second->state != Pending::State::kDelivered) {
+      reject = 403;  // another response or error is being received for it
+    } else {
+      p = it->second;
+      p->state = Pending::State::kAnswering;
+    }
+  }
+  if (reject == 400) {
+    ex.Drain();
+    ex.AnswerError(400, "InvalidRequestID", "Invalid request ID");
+    return;
+  }
+  if (reject == 403) {
+    ex.Drain();
+    ex.AnswerError(403, "InvalidStateTransition",
+                   "Invocation " + request_id + " has already been answered");
+    return;
+  }
+
+  // From here this thread alone owns `p` until it is finished.
+  InvocationResult r;
+  r.kind = is_error ? InvocationResult::Kind::kError : InvocationResult::Kind::kResponse;
+  r.request_id = request_id;
+  r.headers = req.headers;
+  r.streamed = streaming;
+  if (is_error) r.error_type = HeaderValue(req.headers, kErrorTypeHeader);
+  const uint64_t limit =
+      streaming ? options_.max_streamed_response : uint64_t{options_.max_buffered_response};
+  const bool keep = options_.keep_bodies || is_error;
+  const auto& on_stream_data = p->invocation.on_stream_data;
+  uint64_t accepted = 0;
+  bool too_large = false;
+  Status read = ex.ReadBody([&](std::string_view piece) {
+    r.body_bytes += piece.size();
+    if (too_large) return;
+    if (accepted + piece.size() > limit) {
+      piece = piece.substr(0, limit - accepted);
+      too_large = true;
+    }
+    accepted += piece.size();
+    if (piece.empty()) return;
+    if (streaming && on_stream_data) on_stream_data(piece);
+    if (keep) r.body.append(piece);
+  });
+
+  int status = 202;
+  std::string answer_type, answer_message;
+  if (!read.ok()) {
+    Log().Warn("runtime api: " + std::string(is_error ? "error" : "response") + " for " +
+               request_id + " cut off after " + std::to_string(r.body_bytes) +
+               " bytes: " + read.ToString());
+    InvocationResult failed = PlatformError(
+        request_id, "Runtime.TruncatedResponse",
+        "The runtime's " + std::string(is_error ? "error" : "response") +
+            " for this invocation was cut off after " + std::to_string(r.body_bytes) + " bytes");
+    failed.headers = std::move(r.headers);
+    failed.streamed = r.streamed;
+    failed.body_bytes = r.body_bytes;
+    failed.trailers = ex.trailers();
+    r = std::move(failed);
+    status = 400;
+    answer_type = "TruncatedHTTPRequest";
+    answer_message = "The HTTP request body was cut off: " + read.ToString();
+  } else if (too_large) {
+    InvocationResult failed =
+        PlatformError(request_id, "Function.ResponseSizeTooLarge",
+                      "Response payload size exceeded maximum allowed payload size (" +
+                          std::to_string(limit) + " bytes).");
+    failed.headers = std::move(r.headers);
+    failed.streamed = r.streamed;
+    failed.body_bytes = r.body_bytes;
+    failed.trailers = ex.trailers();
+    r = std::move(failed);
+    status = 413;
+    answer_type = "RequestEntityTooLarge";
+    answer_message = TooLargeMessage(limit);
+  } else if (streaming) {
+    r.trailers = ex.trailers();
+    std::string type = HeaderValue(r.trailers, kErrorTypeHeader);
+    std::string encoded = HeaderValue(r.trailers, kErrorBodyTrailer);
+    if (!type.empty() || !encoded.empty()) {
+      r.kind = InvocationResult::Kind::kError;
+      auto decoded = Base64Decode(encoded);
+      if (decoded.ok()) {
+        r.body = std::move(decoded.value());
+      } else {
+        Log().Warn("runtime api: " + std::string(kErrorBodyTrailer) + " of " + request_id +
+                   " is not base64 (" + decoded.status().ToString() + "); kept as received");
+        r.body = encoded;
+      }
+      r.error_type = !type.empty() ? type : ErrorTypeOf(r.body);
+    }
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    p->state = Pending::State::kFinished;
+    unfinished_.erase(request_id);
+    finished_ids_.insert(request_id);
+  }
+  work_cv_.notify_all();
+  if (status == 202) {
+    ex.AnswerAccepted();
+  } else {
+    ex.AnswerError(status, answer_type, answer_message);
+  }
+  p->promise.set_value(std::move(r));
+}
+
+bool RuntimeApiServer::Impl::ReadErrorDocument(Exchange& ex, InvocationResult* result) {
+  result->kind = InvocationResult::Kind::kError;
+  result->headers = ex.request().headers;
+  result->error_type = HeaderValue(result->headers, kErrorTypeHeader);
+  const uint64_t limit = options_.max_buffered_response;
+  bool too_large = false;
+  Status read = ex.ReadBody([&](std::string_view piece) {
+    result->body_bytes += piece.size();
+    if (too_large || result->body.size() + piece.size() > limit) {
+      too_large = true;
+      return;
+    }
+    result->body.append(piece);
+  });
+  if (!read.ok()) {
+    ex.AnswerError(400, "TruncatedHTTPRequest",
+                   "The HTTP request body was cut off: " + read.ToString());
+    return false;
+  }
+  if (too_large) {
+    ex.AnswerError(413, "RequestEntityTooLarge", TooLargeMessage(limit));
+    return false;
+  }
+  return true;
+}
+
+void RuntimeApiServer::Impl::HandleInitError(Exchange& ex) {
+  bool allowed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    allowed = !init_ended_ && !init_error_claimed_;
+    if (allowed) init_error_claimed_ = true;
+  }
+  if (!allowed) {
+    ex.Drain();
+    ex.AnswerError(403, "InvalidStateTransition",
+                   "init/error is only allowed once, before the first next or restore/next");
+    return;
+  }
+  InvocationResult r;
+  bool ok = ReadErrorDocument(ex, &r);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ok) {
+      init_error_ = std::move(r);
+    } else {
+      init_error_claimed_ = false;
+    }
+  }
+  if (ok) ex.AnswerAccepted();
+}
+
+void RuntimeApiServer::Impl::HandleRestoreNext(Exchange& ex, bool admitted) {
+  ex.Drain();
+  enum { kRestored, kRejected, kStopped } outcome;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!admitted) {
+      outcome = kRejected;
+    } else {
+      if (!options_.auto_restore) {
+        work_cv_.wait(lock, [&] { return stopping_ || restore_permits_ > 0; });
+      }
+      if (stopping_) {
+        outcome = kStopped;
+      } else {
+        if (!options_.auto_restore) --restore_permits_;
+        restore_phase_ = RestorePhase::kRestored;
+        outcome = kRestored;
+      }
+    }
+  }
+  switch (outcome) {
+    case kRestored:
+      return ex.Answer(200, {}, "");
+    case kRejected:
+      return ex.AnswerError(403, "InvalidStateTransition",
+                            "restore/next is only allowed once, before the first next");
+    case kStopped:
+      return ex.AnswerError(500, "ServerStopping", "The Runtime API server is stopping");
+  }
+}
+
+void RuntimeApiServer::Impl::HandleRestoreError(Exchange& ex) {
+  bool allowed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    allowed =
+        restore_phase_ != RestorePhase::kNone && !invocation_next_seen_ && !restore_error_claimed_;
+    if (allowed) restore_error_claimed_ = true;
+  }
+  if (!allowed) {
+    ex.Drain();
+    ex.AnswerError(403, "InvalidStateTransition",
+                   "restore/error is only allowed once, after restore/next and before the "
+                   "first next");
+    return;
+  }
+  InvocationResult r;
+  bool ok = ReadErrorDocument(ex, &r);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ok) {
+      restore_error_ = std::move(r);
+    } else {
+      restore_error_claimed_ = false;
+    }
+  }
+  if (ok) ex.AnswerAccepted();
+}
+
+size_t RuntimeApiServer::Impl::LogArrival(const HttpRequest& request, const MatchedTarget& target,
+                                          bool* restore_admitted) {
+  RuntimeApiCall call;
+  call.method = request.method;
+  call.path = request.target;
+  call.headers = request.headers;
+  call.received = std::chrono::steady_clock::now();
+  size_t index;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    index = calls_.size();
+    calls_.push_back(std::move(call));
+    if (request.method == target.method) {
+      if (target.route == Route::kNext) init_ended_ = invocation_next_seen_ = true;
+      if (target.route == Route::kRestoreNext) {
+        *restore_admitted = !invocation_next_seen_ && restore_phase_ == RestorePhase::kNone;
+        if (*restore_admitted) restore_phase_ = RestorePhase::kWaiting;
+        init_ended_ = true;
+      }
+    }
+    ++calls_version_;
+  }
+  calls_cv_.notify_all();
+  return index;
+}
+
+void RuntimeApiServer::Impl::LogAnswer(size_t index, int status, std::string body,
+                                       uint64_t body_bytes) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RuntimeApiCall& call = calls_[index];
+    call.status = status;
+    call.body = std::move(body);
+    call.body_bytes = body_bytes;
+    call.answered = std::chrono::steady_clock::now();
+    ++calls_version_;
+    if (Log().Enabled(LogLevel::kDebug)) {
+      Log().Debug("runtime api: " + call.method + " " + call.path + " -> " +
+                  std::to_string(status));
+    }
+  }
+  calls_cv_.notify_all();
+}
+
+std::string RuntimeApiServer::Impl::NewRequestId() {
+  // UUID version 4, variant 1: xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx.
+  uint64_t hi = rng_(), lo = rng_();
+  hi = (hi & ~uint64_t{0xf000}) | 0x4000;
+  lo = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffull));
+  return buf;
+}
+
+std::string RuntimeApiServer::Impl::NewTraceId() {
+  // X-Ray: "1-" + epoch seconds (8 hex digits) + "-" + 96 random bits.
+  auto secs =
+      std::chrono::duration_cast<std::chrono::seconds>(options_.wall_clock().time_since_epoch())
+          .count();
+  uint64_t a = rng_(), b = rng_();
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "Root=1-%08x-%08x%016llx;Sampled=0", static_cast<unsigned>(secs),
+                static_cast<unsigned>(a >> 32), static_cast<unsigned long long>(b));
+  return buf;
+}
+
+std::future<InvocationResult> RuntimeApiServer::Impl::Invoke(Invocation invocation) {
+  auto p = std::make_shared<Pending>();
+  std::future<InvocationResult> future = p->promise.get_future();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (invocation.request_id.empty()) invocation.request_id = NewRequestId();
+  if (invocation.trace_id.empty()) invocation.trace_id = NewTraceId();
+  const std::string& id = invocation.request_id;
+  if (stopping_) {
+    p->promise.set_value(
+        PlatformError(id, "Runtime.ServerStopped", "The Runtime API server has stopped"));
+    return future;
+  }
+  bool duplicate = unfinished_.count(id) > 0;
+  for (const auto& q : queue_) duplicate = duplicate || q->invocation.request_id == id;
+  if (duplicate) {
+    p->promise.set_value(
+        PlatformError(id, "InvalidRequestID", "Request ID " + id + " is already in use"));
+    return future;
+  }
+  finished_ids_.erase(id);
+  p->invocation = std::move(invocation);
+  queue_.push_back(std::move(p));
+  work_cv_.notify_all();
+  return future;
+}
+
+void RuntimeApiServer::Impl::Restore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++restore_permits_;
+  }
+  work_cv_.notify_all();
+}
+
+void RuntimeApiServer::Impl::Stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  // Joins every connection thread: no handler runs after this, so whatever is
+  // still unfinished below has no other owner.
+  http_.Stop();
+  std::vector<std::shared_ptr<Pending>> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& p : queue_) left.push_back(std::move(p));
+    queue_.clear();
+    for (auto& [id, p] : unfinished_) left.push_back(std::move(p));
+    unfinished_.clear();
+    for (auto& p : left) p->state = Pending::State::kFinished;
+  }
+  for (auto& p : left) {
+    p->promise.set_value(
+        PlatformError(p->invocation.request_id, "Runtime.ServerStopped",
+                      "The Runtime API server stopped before the invocation finished"));
+  }
+}
+
+std::vector<RuntimeApiCall> RuntimeApiServer::Impl::calls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_;
+}
+
+bool RuntimeApiServer::Impl::WaitFor(
+    const std::function<bool(const std::vector<RuntimeApiCall>&)>& pred,
+    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::vector<RuntimeApiCall> snapshot;
+    uint64_t version;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      snapshot = calls_;
+      version = calls_version_;
+    }
+    if (pred(snapshot)) return true;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!calls_cv_.wait_until(lock, deadline, [&] { return calls_version_ != version; }))
+      return false;
+  }
+}
+
+std::optional<InvocationResult> RuntimeApiServer::Impl::init_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return init_error_;
+}
+
+std::optional<InvocationResult> RuntimeApiServer::Impl::restore_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return restore_error_;
+}
+
+size_t RuntimeApiServer::Impl::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+RuntimeApiServer::RuntimeApiServer(Options options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+RuntimeApiServer::~RuntimeApiServer() { Stop(); }
+Status RuntimeApiServer::Start(const HostPort& listen) { return impl_->Start(listen); }
+const HostPort& RuntimeApiServer::address() const { return impl_->address(); }
+std::string RuntimeApiServer::base_url() const { return "http://" + address().ToString(); }
+void RuntimeApiServer::Stop() { impl_->Stop(); }
+std::future<InvocationResult> RuntimeApiServer::Invoke(Invocation invocation) {
+  return impl_->Invoke(std::move(invocation));
+}
+void RuntimeApiServer::Restore() { impl_->Restore(); }
+std::vector<RuntimeApiCall> RuntimeApiServer::calls() const { return impl_->calls(); }
+bool RuntimeApiServer::WaitFor(const std::function<bool(const std::vector<RuntimeApiCall>&)>& pred,
+                               std::chrono::milliseconds timeout) {
+  return impl_->WaitFor(pred, timeout);
+}
+std::optional<InvocationResult> RuntimeApiServer::init_error() const { return impl_->init_error(); }
+std::optional<InvocationResult> RuntimeApiServer::restore_error() const {
+  return impl_->restore_error();
+}
+size_t RuntimeApiServer::queued() const { return impl_->queued(); }
+
+}  // namespace anysnap
