@@ -1,0 +1,304 @@
+#include "layer/zip_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "anysnap/unique_fd.h"
+#include "layer/zip_status.h"
+
+namespace anysnap::layer {
+
+// The first file a source failed to read, so Close can say which one it was:
+// libzip only passes the error code on.
+struct ZipSourceErrors {
+  std::string path;
+  Status status;
+  void Record(const std::string& file, Status s) {
+    if (status.ok()) {
+      path = file;
+      status = std::move(s);
+    }
+  }
+};
+
+namespace {
+
+// A zip source reading one file from disk. It opens the file only when libzip
+// starts on its entry and closes it when libzip is done with it, so an archive of
+// any number of files holds one descriptor at a time. Its stat reports no mtime:
+// the entry's time is set explicitly.
+class FileSource {
+ public:
+  FileSource(std::string path, uint64_t size, ZipSourceErrors* errors)
+      : path_(std::move(path)), size_(size), errors_(errors) {
+    zip_error_init(&error_);
+  }
+  ~FileSource() { zip_error_fini(&error_); }
+
+  static zip_int64_t Callback(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+    return static_cast<FileSource*>(state)->Handle(data, len, cmd);
+  }
+
+ private:
+  zip_int64_t Fail(int zip_code, int err, Status status) {
+    zip_error_set(&error_, zip_code, err);
+    errors_->Record(path_, std::move(status));
+    return -1;
+  }
+
+  zip_int64_t Handle(void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+    switch (cmd) {
+      case ZIP_SOURCE_OPEN:
+        fd_.Reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd_.valid()) return Fail(ZIP_ER_OPEN, errno, PosixError("open " + path_, errno));
+        ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+        read_ = 0;
+        return 0;
+      case ZIP_SOURCE_READ: {
+        ssize_t n;
+        do {
+          n = ::read(fd_.get(), data, len);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) return Fail(ZIP_ER_READ, errno, PosixError("read " + path_, errno));
+        read_ += static_cast<uint64_t>(n);
+        if (read_ > size_ || (n == 0 && read_ < size_)) {
+          return Fail(ZIP_ER_READ, 0, Status::IoError(path_ + ": changed size while being zipped"));
+        }
+        return n;
+      }
+      case ZIP_SOURCE_CLOSE:
+        fd_.Reset();
+        return 0;
+      case ZIP_SOURCE_STAT: {
+        zip_stat_t* st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &error_);
+        if (st == nullptr) return -1;
+        zip_stat_init(st);
+        st->size = size_;
+        st->valid |= ZIP_STAT_SIZE;
+        return sizeof(*st);
+      }
+      case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&error_, data, len);
+      case ZIP_SOURCE_FREE:
+        delete this;
+        return 0;
+      case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                              -1);
+      default:
+        zip_error_set(&error_, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+  }
+
+  std::string path_;
+  uint64_t size_;
+  ZipSourceErrors* errors_;
+  UniqueFd fd_;
+  uint64_t read_ = 0;
+  zip_error_t error_;
+};
+
+// Owns a zip_source_t until libzip takes it over.
+struct SourceDeleter {
+  void operator()(zip_source_t* source) const { zip_source_free(source); }
+};
+using UniqueSource = std::unique_ptr<zip_source_t, SourceDeleter>;
+
+// libzip 1.7 keeps an entry's time as a time_t and turns it into DOS fields with
+// localtime_r when writing. Returns the time_t that localtime_r turns into exactly
+// `ts`, or an error when the local time zone skips that instant (a DST gap).
+Result<time_t> LocalTimeFor(DosTimestamp ts) {
+  std::tm fields{};
+  fields.tm_year = ((ts.date >> 9) & 0x7f) + 80;
+  fields.tm_mon = ((ts.date >> 5) & 0xf) - 1;
+  fields.tm_mday = ts.date & 0x1f;
+  fields.tm_hour = (ts.time >> 11) & 0x1f;
+  fields.tm_min = (ts.time >> 5) & 0x3f;
+  fields.tm_sec = (ts.time & 0x1f) * 2;
+  fields.tm_isdst = -1;
+  std::tm wanted = fields;
+  time_t t = std::mktime(&fields);
+  std::tm back{};
+  if (t == static_cast<time_t>(-1) || localtime_r(&t, &back) == nullptr ||
+      back.tm_year != wanted.tm_year || back.tm_mon != wanted.tm_mon ||
+      back.tm_mday != wanted.tm_mday || back.tm_hour != wanted.tm_hour ||
+      back.tm_min != wanted.tm_min || back.tm_sec != wanted.tm_sec) {
+    return Status::InvalidArgument("the local time zone cannot represent the zip timestamp");
+  }
+  return t;
+}
+
+}  // namespace
+
+DosTimestamp DosTimestampFromEpoch(int64_t epoch_seconds) {
+  constexpr int64_t kMin = 315532800;   // 1980-01-01 00:00:00 UTC
+  constexpr int64_t kMax = 4354819198;  // 2107-12-31 23:59:58 UTC
+  epoch_seconds = std::clamp(epoch_seconds, kMin, kMax);
+  time_t t = static_cast<time_t>(epoch_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  DosTimestamp ts;
+  ts.date = static_cast<uint16_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
+  ts.time = static_cast<uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
+  return ts;
+}
+
+Result<std::unique_ptr<ZipWriter>> ZipWriter::Create(const std::string& path,
+                                                     const ZipWriterOptions& options) {
+  if (options.level < 0 || options.level > 9) {
+    return Status::InvalidArgument("compression level must be 0-9, not " +
+                                   std::to_string(options.level));
+  }
+  auto mtime = LocalTimeFor(options.timestamp);
+  if (!mtime.ok()) return mtime.status();
+  int code = 0;
+  zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+  if (zip == nullptr) return ZipOpenErrorStatus("create " + path, code, errno);
+  return std::unique_ptr<ZipWriter>(new ZipWriter(zip, path, options, *mtime));
+}
+
+ZipWriter::ZipWriter(zip_t* zip, std::string path, const ZipWriterOptions& options, time_t mtime)
+    : zip_(zip),
+      path_(std::move(path)),
+      options_(options),
+      mtime_(mtime),
+      source_errors_(std::make_unique<ZipSourceErrors>()) {}
+
+ZipWriter::~ZipWriter() {
+  if (zip_ != nullptr) zip_discard(zip_);
+}
+
+Status ZipWriter::LibzipError(std::string_view context) {
+  return ZipErrorStatus(std::string(context), zip_get_error(zip_));
+}
+
+Status ZipWriter::CheckOrder(std::string_view name) {
+  if (zip_ == nullptr) return Status::InvalidArgument(path_ + ": already closed");
+  if (name.empty() || name.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("zip entry name is empty or holds NUL");
+  }
+  // std::string compares char as unsigned: bytewise order.
+  if (entry_count_ != 0 && std::string_view(last_name_).compare(name) >= 0) {
+    return Status::InvalidArgument("zip entries out of order: \"" + std::string(name) +
+                                   "\" after \"" + last_name_ + "\"");
+  }
+  last_name_ = std::string(name);
+  return Status::Ok();
+}
+
+Status ZipWriter::FinishEntry(zip_int64_t index, std::string_view name, uint32_t mode_with_type,
+                              bool compress) {
+  auto i = static_cast<zip_uint64_t>(index);
+  std::string context = "zip entry " + std::string(name);
+  if (compress && options_.level > 0) {
+    if (zip_set_file_compression(zip_, i, ZIP_CM_DEFLATE, options_.level) != 0) {
+      return LibzipError(context);
+    }
+  } else if (zip_set_file_compression(zip_, i, ZIP_CM_STORE, 0) != 0) {
+    return LibzipError(context);
+  }
+  if (zip_file_set_mtime(zip_, i, mtime_, 0) != 0) return LibzipError(context);
+  // The MS-DOS directory bit (0x10) beside the Unix mode, as Info-ZIP writes it.
+  uint32_t attributes = (mode_with_type << 16) | (S_ISDIR(mode_with_type) ? 0x10 : 0);
+  if (zip_file_set_external_attributes(zip_, i, 0, ZIP_OPSYS_UNIX, attributes) != 0) {
+    return LibzipError(context);
+  }
+  // New entries carry none today; deleting makes "no extra fields" hold regardless
+  // of what a libzip version might add.
+  if (zip_file_extra_field_delete(zip_, i, ZIP_EXTRA_FIELD_ALL, ZIP_FL_LOCAL | ZIP_FL_CENTRAL) !=
+      0) {
+    return LibzipError(context);
+  }
+  ++entry_count_;
+  return Status::Ok();
+}
+
+Status ZipWriter::AddDirectory(std::string_view name, uint32_t mode) {
+  if (!name.ends_with('/')) return Status::InvalidArgument("directory entry must end with /");
+  ANYSNAP_RETURN_IF_ERROR(CheckOrder(name));
+  zip_int64_t index = zip_dir_add(zip_, std::string(name).c_str(), ZIP_FL_ENC_UTF_8);
+  if (index < 0) return LibzipError("add " + std::string(name));
+  return FinishEntry(index, name, S_IFDIR | (mode & 07777), false);
+}
+
+Status ZipWriter::AddFile(std::string_view name, const std::string& source_path, uint64_t size,
+                          uint32_t mode) {
+  ANYSNAP_RETURN_IF_ERROR(CheckOrder(name));
+  zip_error_t error;
+  zip_error_init(&error);
+  auto* state = new FileSource(source_path, size, source_errors_.get());
+  UniqueSource source(zip_source_function_create(&FileSource::Callback, state, &error));
+  if (source == nullptr) {
+    delete state;
+    Status status = ZipErrorStatus("add " + std::string(name), &error);
+    zip_error_fini(&error);
+    return status;
+  }
+  zip_error_fini(&error);
+  zip_int64_t index = zip_file_add(zip_, std::string(name).c_str(), source.get(), ZIP_FL_ENC_UTF_8);
+  if (index < 0) return LibzipError("add " + std::string(name));
+  source.release();  // the archive owns it now
+  uncompressed_bytes_ += size;
+  // An empty file is stored: deflate would make two bytes out of nothing.
+  return FinishEntry(index, name, S_IFREG | (mode & 07777), size > 0);
+}
+
+Status ZipWriter::AddSymlink(std::string_view name, std::string_view target) {
+  ANYSNAP_RETURN_IF_ERROR(CheckOrder(name));
+  // The buffer is copied (freep=0 would borrow it, so copy into libzip's memory).
+  void* copy = std::malloc(target.size() == 0 ? 1 : target.size());
+  if (copy == nullptr) return Status::Internal("out of memory");
+  std::memcpy(copy, target.data(), target.size());
+  zip_error_t error;
+  zip_error_init(&error);
+  UniqueSource source(zip_source_buffer_create(copy, target.size(), 1, &error));
+  if (source == nullptr) {
+    std::free(copy);
+    Status status = ZipErrorStatus("add " + std::string(name), &error);
+    zip_error_fini(&error);
+    return status;
+  }
+  zip_error_fini(&error);
+  zip_int64_t index = zip_file_add(zip_, std::string(name).c_str(), source.get(), ZIP_FL_ENC_UTF_8);
+  if (index < 0) return LibzipError("add " + std::string(name));
+  source.release();
+  uncompressed_bytes_ += target.size();
+  return FinishEntry(index, name, S_IFLNK | 0777, false);
+}
+
+namespace {
+
+void ProgressTrampoline(zip_t*, double fraction, void* state) {
+  (*static_cast<const ZipWriter::ProgressFn*>(state))(fraction);
+}
+
+}  // namespace
+
+Status ZipWriter::Close(const ProgressFn& progress) {
+  if (zip_ == nullptr) return Status::InvalidArgument(path_ + ": already closed");
+  if (progress) {
+    zip_register_progress_callback_with_state(zip_, 0.001, &ProgressTrampoline, nullptr,
+                                              const_cast<ProgressFn*>(&progress));
+  }
+  if (zip_close(zip_) == 0) {
+    zip_ = nullptr;
+    if (progress) progress(1.0);  // libzip's last report may fall just short
+    return Status::Ok();
+  }
+  Status status = source_errors_->status.ok() ? LibzipError("write " + path_)
+                                              : source_errors_->status.WithContext("write " + path_);
+  zip_discard(zip_);
+  zip_ = nullptr;
+  return status;
+}
+
+}  // namespace anysnap::layer
