@@ -113,6 +113,19 @@ struct SourceDeleter {
 };
 using UniqueSource = std::unique_ptr<zip_source_t, SourceDeleter>;
 
+// Adds `source` (or a directory when it is null) under `name`: flagged UTF-8
+// (general purpose bit 11, no extra field) when the name is valid UTF-8, else
+// with its raw bytes, which libzip refuses to flag.
+zip_int64_t AddNamed(zip_t* zip, const std::string& name, zip_source_t* source) {
+  for (zip_flags_t encoding : {ZIP_FL_ENC_UTF_8, ZIP_FL_ENC_RAW}) {
+    zip_int64_t index = source == nullptr ? zip_dir_add(zip, name.c_str(), encoding)
+                                          : zip_file_add(zip, name.c_str(), source, encoding);
+    if (index >= 0 || zip_error_code_zip(zip_get_error(zip)) != ZIP_ER_INVAL) return index;
+    zip_error_clear(zip);
+  }
+  return -1;
+}
+
 // libzip 1.7 keeps an entry's time as a time_t and turns it into DOS fields with
 // localtime_r when writing. Returns the time_t that localtime_r turns into exactly
 // `ts`, or an error when the local time zone skips that instant (a DST gap).
@@ -225,7 +238,7 @@ Status ZipWriter::FinishEntry(zip_int64_t index, std::string_view name, uint32_t
 Status ZipWriter::AddDirectory(std::string_view name, uint32_t mode) {
   if (!name.ends_with('/')) return Status::InvalidArgument("directory entry must end with /");
   ANYSNAP_RETURN_IF_ERROR(CheckOrder(name));
-  zip_int64_t index = zip_dir_add(zip_, std::string(name).c_str(), ZIP_FL_ENC_UTF_8);
+  zip_int64_t index = AddNamed(zip_, std::string(name), nullptr);
   if (index < 0) return LibzipError("add " + std::string(name));
   return FinishEntry(index, name, S_IFDIR | (mode & 07777), false);
 }
@@ -244,7 +257,7 @@ Status ZipWriter::AddFile(std::string_view name, const std::string& source_path,
     return status;
   }
   zip_error_fini(&error);
-  zip_int64_t index = zip_file_add(zip_, std::string(name).c_str(), source.get(), ZIP_FL_ENC_UTF_8);
+  zip_int64_t index = AddNamed(zip_, std::string(name), source.get());
   if (index < 0) return LibzipError("add " + std::string(name));
   source.release();  // the archive owns it now
   uncompressed_bytes_ += size;
@@ -268,7 +281,7 @@ Status ZipWriter::AddSymlink(std::string_view name, std::string_view target) {
     return status;
   }
   zip_error_fini(&error);
-  zip_int64_t index = zip_file_add(zip_, std::string(name).c_str(), source.get(), ZIP_FL_ENC_UTF_8);
+  zip_int64_t index = AddNamed(zip_, std::string(name), source.get());
   if (index < 0) return LibzipError("add " + std::string(name));
   source.release();
   uncompressed_bytes_ += target.size();
