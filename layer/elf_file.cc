@@ -286,7 +286,8 @@ class ElfParser {
     for (const auto& p : d.paths) {
       auto s = DynString(p.value, "DT_RPATH/DT_RUNPATH");
       if (!s.ok()) return s.status();
-      elf_.search_paths_.push_back({p.tag, std::move(*s), p.entry_offset, strtab_offset_ + p.value});
+      elf_.search_paths_.push_back(
+          {p.tag, std::move(*s), p.value, p.entry_offset, strtab_offset_ + p.value});
     }
     if (d.verneed != 0 && d.verneednum != 0) ANYSNAP_RETURN_IF_ERROR(ReadVersionNeeds(d));
     return ReadDynamicSymbols(d);

@@ -38,6 +38,7 @@ struct ElfVersionNeed {
 struct ElfSearchPath {
   int64_t tag = 0;  // DT_RPATH or DT_RUNPATH
   std::string value;
+  uint64_t string_index = 0;   // d_val: the string's offset in the dynamic string table
   uint64_t entry_offset = 0;   // file offset of the Elf_Dyn entry
   uint64_t string_offset = 0;  // file offset of the string's first byte
 };
