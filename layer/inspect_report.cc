@@ -125,6 +125,18 @@ std::string FormatBytes(uint64_t bytes) {
   return buf;
 }
 
+std::string FormatFindings(const InspectReport& report) {
+  std::string out;
+  char line[64];
+  for (const Finding& f : report.findings) {
+    std::snprintf(line, sizeof(line), "%-7s %-7s ", SeverityName(f.severity), f.check.c_str());
+    out += line;
+    if (!f.entry.empty()) out += Printable(f.entry) + ": ";
+    out += Printable(f.message) + "\n";
+  }
+  return out;
+}
+
 std::string FormatReportText(const InspectReport& report, bool list_entries) {
   std::string out;
   char line[128];
@@ -141,12 +153,7 @@ std::string FormatReportText(const InspectReport& report, bool list_entries) {
       out += "\n";
     }
   }
-  for (const Finding& f : report.findings) {
-    std::snprintf(line, sizeof(line), "%-7s %-7s ", SeverityName(f.severity), f.check.c_str());
-    out += line;
-    if (!f.entry.empty()) out += Printable(f.entry) + ": ";
-    out += Printable(f.message) + "\n";
-  }
+  out += FormatFindings(report);
   size_t errors = report.CountFindings(Severity::kError);
   size_t warnings = report.CountFindings(Severity::kWarning);
   out += Printable(report.archive) + ": " + std::to_string(report.entries.size()) + " entries, " +

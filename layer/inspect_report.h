@@ -61,6 +61,8 @@ struct InspectReport {
   bool HasErrors() const { return CountFindings(Severity::kError) != 0; }
 };
 
+// The findings alone, one per line: "error   glibc   NAME: message".
+std::string FormatFindings(const InspectReport& report);
 // The findings, one per line ("error   glibc  NAME: message"), then a summary line.
 // With `list_entries`, a table of the entries comes first. Control characters in
 // names are escaped, so a hostile name cannot drive the terminal.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <utility>
 
 #include "anysnap/unique_fd.h"
+#include "layer/deflate_pipeline.h"
 #include "layer/zip_status.h"
 
 namespace anysnap::layer {
@@ -107,6 +109,123 @@ class FileSource {
   zip_error_t error_;
 };
 
+// A zip source serving one file's deflate data from a DeflatePipeline. Its stat
+// says the data is already deflated, so libzip copies it as it is; the CRC and
+// compressed size are known once libzip has read it all, which is when libzip
+// asks for them (after reading, before rewriting the local header).
+class DeflatedSource {
+ public:
+  DeflatedSource(DeflatePipeline* pipeline, size_t id, std::string path, uint64_t size, int level,
+                 ZipSourceErrors* errors)
+      : pipeline_(pipeline), id_(id), path_(std::move(path)), size_(size), level_(level),
+        errors_(errors) {
+    zip_error_init(&error_);
+  }
+  ~DeflatedSource() { zip_error_fini(&error_); }
+
+  static zip_int64_t Callback(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+    return static_cast<DeflatedSource*>(state)->Handle(data, len, cmd);
+  }
+
+ private:
+  zip_int64_t Handle(void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+    switch (cmd) {
+      case ZIP_SOURCE_OPEN:
+        if (next_chunk_ != 0) {  // the chunks were handed over once and are gone
+          zip_error_set(&error_, ZIP_ER_INTERNAL, 0);
+          return -1;
+        }
+        return 0;
+      case ZIP_SOURCE_READ:
+        return Read(static_cast<char*>(data), len);
+      case ZIP_SOURCE_CLOSE:
+        return 0;
+      case ZIP_SOURCE_STAT: {
+        zip_stat_t* st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &error_);
+        if (st == nullptr) return -1;
+        zip_stat_init(st);
+        st->size = size_;
+        st->comp_method = ZIP_CM_DEFLATE;
+        st->valid |= ZIP_STAT_SIZE | ZIP_STAT_COMP_METHOD;
+        if (finished_) {
+          st->crc = crc_;
+          st->comp_size = compressed_;
+          st->valid |= ZIP_STAT_CRC | ZIP_STAT_COMP_SIZE;
+        }
+        return sizeof(*st);
+      }
+      case ZIP_SOURCE_GET_FILE_ATTRIBUTES: {
+        auto* attributes = ZIP_SOURCE_GET_ARGS(zip_file_attributes_t, data, len, &error_);
+        if (attributes == nullptr) return -1;
+        // Bits 1-2 tell the deflate option, as libzip's own deflate sets them.
+        attributes->valid |= ZIP_FILE_ATTRIBUTES_GENERAL_PURPOSE_BIT_FLAGS;
+        attributes->general_purpose_bit_mask = 0x0006;
+        attributes->general_purpose_bit_flags = level_ < 3 ? 0x0004 : level_ > 7 ? 0x0002 : 0;
+        return sizeof(*attributes);
+      }
+      case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&error_, data, len);
+      case ZIP_SOURCE_FREE:
+        delete this;
+        return 0;
+      case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                              ZIP_SOURCE_GET_FILE_ATTRIBUTES, -1);
+      default:
+        zip_error_set(&error_, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+  }
+
+  zip_int64_t Read(char* out, zip_uint64_t len) {
+    zip_uint64_t copied = 0;
+    while (copied < len) {
+      if (offset_ == chunk_.data.size()) {
+        if (next_chunk_ == pipeline_->ChunkCount(id_)) {
+          finished_ = true;
+          // libzip frees sources only at the end of the archive: free the buffer
+          // now (assigning an empty string would keep its capacity).
+          std::string().swap(chunk_.data);
+          offset_ = 0;
+          break;
+        }
+        chunk_ = pipeline_->Take(id_, next_chunk_++);
+        offset_ = 0;
+        if (!chunk_.status.ok()) {
+          zip_error_set(&error_, ZIP_ER_READ, 0);
+          errors_->Record(path_, chunk_.status);
+          return -1;
+        }
+        crc_ = next_chunk_ == 1 ? chunk_.crc
+                                : static_cast<uint32_t>(crc32_combine(
+                                      crc_, chunk_.crc, static_cast<z_off_t>(chunk_.input_size)));
+        compressed_ += chunk_.data.size();
+        continue;
+      }
+      size_t n = std::min<size_t>(len - copied, chunk_.data.size() - offset_);
+      std::memcpy(out + copied, chunk_.data.data() + offset_, n);
+      offset_ += n;
+      copied += n;
+    }
+    return static_cast<zip_int64_t>(copied);
+  }
+
+  DeflatePipeline* pipeline_;
+  size_t id_;
+  std::string path_;
+  uint64_t size_;
+  int level_;
+  ZipSourceErrors* errors_;
+  zip_error_t error_;
+  DeflatePipeline::Chunk chunk_;  // the chunk being read
+  size_t offset_ = 0;             // read position in chunk_.data
+  uint64_t next_chunk_ = 0;
+  bool finished_ = false;
+  uint32_t crc_ = 0;
+  uint64_t compressed_ = 0;
+};
+
 // Owns a zip_source_t until libzip takes it over.
 struct SourceDeleter {
   void operator()(zip_source_t* source) const { zip_source_free(source); }
@@ -176,7 +295,11 @@ Result<std::unique_ptr<ZipWriter>> ZipWriter::Create(const std::string& path,
   int code = 0;
   zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
   if (zip == nullptr) return ZipOpenErrorStatus("create " + path, code, errno);
-  return std::unique_ptr<ZipWriter>(new ZipWriter(zip, path, options, *mtime));
+  std::unique_ptr<ZipWriter> writer(new ZipWriter(zip, path, options, *mtime));
+  if (options.level > 0) {
+    writer->pipeline_ = std::make_unique<DeflatePipeline>(options.level, options.threads);
+  }
+  return writer;
 }
 
 ZipWriter::ZipWriter(zip_t* zip, std::string path, const ZipWriterOptions& options, time_t mtime)
@@ -248,10 +371,27 @@ Status ZipWriter::AddFile(std::string_view name, const std::string& source_path,
   ANYSNAP_RETURN_IF_ERROR(CheckOrder(name));
   zip_error_t error;
   zip_error_init(&error);
-  auto* state = new FileSource(source_path, size, source_errors_.get());
-  UniqueSource source(zip_source_function_create(&FileSource::Callback, state, &error));
+  zip_source_t* created;
+  void* state;
+  bool deflated = pipeline_ != nullptr && size > 0;
+  if (deflated) {
+    size_t id = pipeline_->AddFile(source_path, size);
+    auto* s = new DeflatedSource(pipeline_.get(), id, source_path, size, options_.level,
+                                 source_errors_.get());
+    state = s;
+    created = zip_source_function_create(&DeflatedSource::Callback, s, &error);
+  } else {
+    auto* s = new FileSource(source_path, size, source_errors_.get());
+    state = s;
+    created = zip_source_function_create(&FileSource::Callback, s, &error);
+  }
+  UniqueSource source(created);
   if (source == nullptr) {
-    delete state;
+    if (deflated) {
+      delete static_cast<DeflatedSource*>(state);
+    } else {
+      delete static_cast<FileSource*>(state);
+    }
     Status status = ZipErrorStatus("add " + std::string(name), &error);
     zip_error_fini(&error);
     return status;
@@ -302,7 +442,10 @@ Status ZipWriter::Close(const ProgressFn& progress) {
     zip_register_progress_callback_with_state(zip_, 0.001, &ProgressTrampoline, nullptr,
                                               const_cast<ProgressFn*>(&progress));
   }
-  if (zip_close(zip_) == 0) {
+  if (pipeline_ != nullptr) pipeline_->Start();
+  int closed = zip_close(zip_);
+  if (pipeline_ != nullptr) pipeline_->Stop();
+  if (closed == 0) {
     zip_ = nullptr;
     if (progress) progress(1.0);  // libzip's last report may fall just short
     return Status::Ok();

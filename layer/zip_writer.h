@@ -4,10 +4,12 @@
 // stored as given in Unix external attributes; no extra fields are written (only a
 // Zip64 field for an entry of 4 GiB or more, which the format requires).
 //
-// Files are streamed from disk while the archive is written: a file is opened when
-// its turn comes and closed before the next one, so memory and open descriptors
-// stay bounded whatever the number and size of the files. Writing goes to a
-// temporary file beside the output, renamed into place by Close.
+// Files are streamed from disk while the archive is written. When compressing,
+// a DeflatePipeline compresses them on every core ahead of libzip, which only
+// copies the deflate data into place; storing, libzip reads each file when its
+// turn comes. Either way memory and open descriptors stay bounded whatever the
+// number and size of the files. Writing goes to a temporary file beside the
+// output, renamed into place by Close.
 //
 // Not thread-safe; not copyable or movable (libzip keeps pointers into it).
 #ifndef ANYSNAP_LAYER_ZIP_WRITER_H_
@@ -26,6 +28,7 @@
 
 namespace anysnap::layer {
 
+class DeflatePipeline;
 struct ZipSourceErrors;
 
 // A DOS date and time as zip headers store them (local, 2-second resolution).
@@ -42,6 +45,7 @@ DosTimestamp DosTimestampFromEpoch(int64_t epoch_seconds);
 struct ZipWriterOptions {
   int level = 6;  // deflate level 1-9; 0 stores files uncompressed
   DosTimestamp timestamp;
+  int threads = 0;  // compression threads; 0: one per CPU. The bytes do not depend on it.
 };
 
 class ZipWriter {
@@ -87,7 +91,8 @@ class ZipWriter {
   std::string last_name_;
   uint64_t uncompressed_bytes_ = 0;
   uint64_t entry_count_ = 0;
-  std::unique_ptr<ZipSourceErrors> source_errors_;  // what file sources report back
+  std::unique_ptr<ZipSourceErrors> source_errors_;
+  std::unique_ptr<DeflatePipeline> pipeline_;  // when compressing  // what file sources report back
 };
 
 }  // namespace anysnap::layer

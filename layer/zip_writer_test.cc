@@ -139,6 +139,31 @@ TEST_F(ZipWriterTest, SameInputsGiveTheSameBytes) {
   EXPECT_EQ(first, second);
 }
 
+TEST_F(ZipWriterTest, BytesDoNotDependOnThreadsOrChunks) {
+  // Several deflate chunks, text and noise.
+  std::string big;
+  for (int i = 0; big.size() < 3'500'000; ++i) {
+    big += "line " + std::to_string(i * 7919 % 1000) + "\n";
+    if (i % 1000 == 0) big += std::string(reinterpret_cast<const char*>(&i), sizeof(i)) + "\xff";
+  }
+  ASSERT_TRUE(WriteFile(dir_.path() + "/big", big).ok());
+  std::string zips[2];
+  for (int threads : {1, 3}) {
+    std::string path = dir_.path() + "/t" + std::to_string(threads) + ".zip";
+    auto writer = ZipWriter::Create(path, {6, {}, threads});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->AddFile("big", dir_.path() + "/big", big.size(), 0644).ok());
+    ASSERT_TRUE((*writer)->AddFile("data", dir_.path() + "/data", 10000, 0644).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+    zips[threads == 1 ? 0 : 1] = *ReadFile(path);
+    auto test = RunCommand({"unzip", "-tq", path});
+    ASSERT_TRUE(test.ok());
+    EXPECT_EQ(test->exit_code, 0) << test->out << test->err;
+  }
+  EXPECT_EQ(zips[0], zips[1]);
+  EXPECT_LT(zips[0].size(), big.size() / 2);
+}
+
 TEST_F(ZipWriterTest, UnzipReadsModesAndSymlinks) {
   WriteSample("a.zip");
   auto listing = RunCommand({"unzip", "-Z", dir_.path() + "/a.zip"});
