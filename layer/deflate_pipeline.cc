@@ -33,8 +33,9 @@ Status ReadExactly(int fd, uint64_t offset, char* out, uint64_t length, const st
 
 DeflatePipeline::DeflatePipeline(int level, int threads)
     : level_(level),
-      thread_count_(threads > 0 ? threads
-                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+      thread_count_(threads > 0
+                        ? threads
+                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
       max_in_flight_(static_cast<size_t>(thread_count_) * 4) {
   assert(level >= 1 && level <= 9);
 }
@@ -121,8 +122,8 @@ DeflatePipeline::Chunk DeflatePipeline::Compress(const File& file, uint64_t inde
   // The dictionary, the chunk, and for the last chunk one byte more, which must
   // not exist: a file that grew would otherwise go unnoticed.
   input.resize(dictionary + length + 1);
-  chunk.status = ReadExactly(fd.get(), offset - dictionary, input.data(), dictionary + length,
-                             file.path);
+  chunk.status =
+      ReadExactly(fd.get(), offset - dictionary, input.data(), dictionary + length, file.path);
   if (!chunk.status.ok()) return chunk;
   if (last) {
     ssize_t n;

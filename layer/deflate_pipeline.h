@@ -79,9 +79,9 @@ class DeflatePipeline {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  uint64_t next_chunk_ = 0;  // sequence number of the next chunk to hand a worker
-  size_t next_file_ = 0;     // the file that chunk belongs to
-  size_t in_flight_ = 0;     // chunks handed to workers and not yet taken
+  uint64_t next_chunk_ = 0;                   // sequence number of the next chunk to hand a worker
+  size_t next_file_ = 0;                      // the file that chunk belongs to
+  size_t in_flight_ = 0;                      // chunks handed to workers and not yet taken
   std::unordered_map<uint64_t, Chunk> done_;  // by sequence number
 };
 

@@ -71,8 +71,8 @@ class DeflatePipelineTest : public ::testing::Test {
         EXPECT_TRUE(chunk.status.ok()) << chunk.status.ToString();
         data += chunk.data;
         crc = k == 0 ? chunk.crc
-                     : static_cast<uint32_t>(crc32_combine(crc, chunk.crc,
-                                                           static_cast<z_off_t>(chunk.input_size)));
+                     : static_cast<uint32_t>(
+                           crc32_combine(crc, chunk.crc, static_cast<z_off_t>(chunk.input_size)));
       }
       out.emplace_back(std::move(data), crc);
     }

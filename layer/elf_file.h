@@ -27,10 +27,10 @@ namespace anysnap::layer {
 
 // One version an object needs from a library (a Vernaux entry of DT_VERNEED).
 struct ElfVersionNeed {
-  std::string file;     // the library, e.g. "libc.so.6"
-  std::string version;  // e.g. "GLIBC_2.34"
-  uint16_t index = 0;   // the value .gnu.version holds for symbols bound to it
-  bool weak = false;    // VER_FLG_WEAK: the loader only warns when it is missing
+  std::string file;                  // the library, e.g. "libc.so.6"
+  std::string version;               // e.g. "GLIBC_2.34"
+  uint16_t index = 0;                // the value .gnu.version holds for symbols bound to it
+  bool weak = false;                 // VER_FLG_WEAK: the loader only warns when it is missing
   std::vector<std::string> symbols;  // the first few symbols bound to it, in table order
 };
 
@@ -59,8 +59,8 @@ class ElfFile {
 
   bool is_64bit() const { return is_64bit_; }
   bool is_little_endian() const { return little_endian_; }
-  uint16_t type() const { return type_; }        // ET_EXEC, ET_DYN, ...
-  uint16_t machine() const { return machine_; }  // EM_X86_64, EM_AARCH64, ...
+  uint16_t type() const { return type_; }                          // ET_EXEC, ET_DYN, ...
+  uint16_t machine() const { return machine_; }                    // EM_X86_64, EM_AARCH64, ...
   const std::string& interpreter() const { return interpreter_; }  // empty when none
   bool is_dynamic() const { return is_dynamic_; }                  // has PT_DYNAMIC
   const std::string& soname() const { return soname_; }

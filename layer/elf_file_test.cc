@@ -95,7 +95,9 @@ TEST_F(ElfFileTest, LocatesSearchPaths) {
 
 TEST_F(ElfFileTest, RejectsWhatIsNotElf) {
   EXPECT_FALSE(ElfFile::HasElfMagic(AsBytes("#!/bin/sh\n")));
-  EXPECT_FALSE(ElfFile::Parse(AsBytes("\x7f" "ELF")).ok());
+  EXPECT_FALSE(ElfFile::Parse(AsBytes("\x7f"
+                                      "ELF"))
+                   .ok());
   EXPECT_FALSE(ElfFile::Parse(AsBytes("")).ok());
 }
 

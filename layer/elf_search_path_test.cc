@@ -25,10 +25,9 @@ class ElfSearchPathTest : public ::testing::Test {
     auto foo = CompileC(dir_.path() + "/build", "libfoo.so", "int foo(void) { return 7; }\n",
                         {"-shared", "-fPIC", "-Wl,-soname,libfoo.so"});
     ASSERT_TRUE(foo.ok());
-    auto bar = CompileC(dir_.path() + "/build", "libbar.so",
-                        "int foo(void);\nint bar(void) { return foo(); }\n",
-                        {"-shared", "-fPIC", "-Wl,-soname,libbar.so", "-L" + dir_.path() + "/build",
-                         "-lfoo"});
+    auto bar = CompileC(
+        dir_.path() + "/build", "libbar.so", "int foo(void);\nint bar(void) { return foo(); }\n",
+        {"-shared", "-fPIC", "-Wl,-soname,libbar.so", "-L" + dir_.path() + "/build", "-lfoo"});
     ASSERT_TRUE(bar.ok());
   }
 
@@ -57,9 +56,9 @@ TEST_F(ElfSearchPathTest, MakesProgramsFindTheirLibrariesAndTheirsToo) {
   // Linked with a DT_RUNPATH into a build tree; shipped with libraries in ../lib.
   std::string program = Program(dir_.path() + "/build:$ORIGIN/../lib");
   for (const char* lib : {"libfoo.so", "libbar.so"}) {
-    ASSERT_EQ(::rename((dir_.path() + "/build/" + lib).c_str(),
-                       (dir_.path() + "/lib/" + lib).c_str()),
-              0);
+    ASSERT_EQ(
+        ::rename((dir_.path() + "/build/" + lib).c_str(), (dir_.path() + "/lib/" + lib).c_str()),
+        0);
   }
   ASSERT_TRUE(RewriteSearchPath(program, "$ORIGIN/../lib").ok());
   ElfFile elf = Parse(program);

@@ -27,7 +27,7 @@ constexpr char kLibrarySearchPath[] = "$ORIGIN";
 struct Program {
   std::string name;
   std::string path;
-  std::optional<ElfFile> elf;  // none for scripts
+  std::optional<ElfFile> elf;    // none for scripts
   bool needs_libraries = false;  // needs something besides glibc
 };
 
@@ -166,8 +166,7 @@ Result<BuildResult> BuildLayer(const BuildOptions& o) {
   if (!result.kept && ::unlink(o.output.c_str()) != 0) {
     return PosixError("remove " + o.output, errno);
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

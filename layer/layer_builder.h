@@ -59,8 +59,8 @@ Result<BuildResult> BuildLayer(const BuildOptions& options);
 // and inside the layer.
 inline constexpr std::pair<const char*, const char*> kNodeHooks = {
     "nodejs/anysnap-hooks", "nodejs/node_modules/anysnap-hooks"};
-inline constexpr std::pair<const char*, const char*> kPythonHooks = {
-    "python/anysnap_hooks.py", "python/anysnap_hooks.py"};
+inline constexpr std::pair<const char*, const char*> kPythonHooks = {"python/anysnap_hooks.py",
+                                                                     "python/anysnap_hooks.py"};
 
 }  // namespace anysnap::layer
 

@@ -26,7 +26,8 @@ class LayerBuilderTest : public ::testing::Test {
       ASSERT_EQ(::mkdir((dir_.path() + d).c_str(), 0755), 0);
     }
     // A real program with libraries, a script, and a file that is no program.
-    std::filesystem::copy_file(ANYSNAP_BIN_DIR "/anysnap-layer", dir_.path() + "/bin/anysnap-layer");
+    std::filesystem::copy_file(ANYSNAP_BIN_DIR "/anysnap-layer",
+                               dir_.path() + "/bin/anysnap-layer");
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-hello", "#!/bin/sh\necho hi\n", 0755).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-notes.txt", "notes\n", 0644).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/other-tool", "#!/bin/sh\n", 0755).ok());
@@ -162,9 +163,9 @@ TEST_F(LayerBuilderTest, RemovesALayerThatFailsItsChecks) {
 }
 
 TEST_F(LayerBuilderTest, RefusesAProgramThatCannotFindItsLibraries) {
-  auto program = CompileC(dir_.path() + "/bin", "anysnap-norpath",
-                          "#include <zlib.h>\nint main(void) { return zlibVersion()[0] == 0; }\n",
-                          {"-lz"});
+  auto program =
+      CompileC(dir_.path() + "/bin", "anysnap-norpath",
+               "#include <zlib.h>\nint main(void) { return zlibVersion()[0] == 0; }\n", {"-lz"});
   ASSERT_TRUE(program.ok()) << program.status().ToString();
   auto result = BuildLayer(Options("layer.zip"));
   ASSERT_FALSE(result.ok());

@@ -77,7 +77,8 @@ class Inspector {
       ie.type = EntryType::kOther;
     }
 
-    if (Status s = CheckEntryName(e.name); !s.ok()) Add(Severity::kError, "path", e.name, s.message());
+    if (Status s = CheckEntryName(e.name); !s.ok())
+      Add(Severity::kError, "path", e.name, s.message());
     std::string bare = e.name;
     if (!bare.empty() && bare.back() == '/') bare.pop_back();
     if (!names_.insert(bare).second) {
@@ -91,8 +92,9 @@ class Inspector {
     }
     if (e.method != ZIP_CM_STORE && e.method != ZIP_CM_DEFLATE) {
       Add(Severity::kWarning, "zip", e.name,
-          "compression method " + std::to_string(e.method) + ": only stored and deflated "
-          "entries unpack everywhere");
+          "compression method " + std::to_string(e.method) +
+              ": only stored and deflated "
+              "entries unpack everywhere");
     }
 
     switch (ie.type) {
@@ -118,8 +120,8 @@ class Inspector {
 
   void InspectSymlink(const ZipEntry& e, InspectedEntry& ie) {
     if (e.size > kMaxLinkTarget) {
-      Add(Severity::kError, "symlink", e.name, "target longer than " +
-                                                   std::to_string(kMaxLinkTarget) + " bytes");
+      Add(Severity::kError, "symlink", e.name,
+          "target longer than " + std::to_string(kMaxLinkTarget) + " bytes");
       return;
     }
     auto target = zip_.ReadPrefix(e, kMaxLinkTarget);
@@ -144,15 +146,16 @@ class Inspector {
         return;
       }
       ie.is_script = head->starts_with("#!");
-      ie.is_elf = ElfFile::HasElfMagic(
-          {reinterpret_cast<const uint8_t*>(head->data()), head->size()});
+      ie.is_elf =
+          ElfFile::HasElfMagic({reinterpret_cast<const uint8_t*>(head->data()), head->size()});
     }
     if (ie.is_elf) InspectElf(e, ie);
 
     bool in_bin = InBinDirectory(e.name);
     bool must_run = (ie.is_elf && ie.elf_program) || ((ie.is_elf || ie.is_script) && in_bin);
-    std::string what = ie.is_elf ? (ie.elf_program ? "ELF program" : "ELF file")
-                                 : ie.is_script ? "script" : "file";
+    std::string what = ie.is_elf      ? (ie.elf_program ? "ELF program" : "ELF file")
+                       : ie.is_script ? "script"
+                                      : "file";
     if (!ie.mode) {
       if (must_run) {
         Add(Severity::kError, "mode", e.name,
@@ -163,16 +166,18 @@ class Inspector {
     uint32_t mode = *ie.mode;
     if ((mode & 0004) == 0) {
       Add(Severity::kError, "mode", e.name,
-          "mode " + Octal(mode) + ": not readable by other users, and Lambda runs functions "
-          "as one; use 0644 or 0755");
+          "mode " + Octal(mode) +
+              ": not readable by other users, and Lambda runs functions "
+              "as one; use 0644 or 0755");
     }
     if (must_run && (mode & 0111) == 0) {
       Add(Severity::kError, "mode", e.name,
           what + " without execute permission (mode " + Octal(mode) + "); use 0755");
     } else if ((mode & 0111) != 0 && (mode & 0555) != 0555) {
       Add(Severity::kError, "mode", e.name,
-          "mode " + Octal(mode) + ": not executable by other users, and Lambda runs functions "
-          "as one; use 0755");
+          "mode " + Octal(mode) +
+              ": not executable by other users, and Lambda runs functions "
+              "as one; use 0755");
     }
     if ((mode & 06000) != 0) {
       Add(Severity::kWarning, "mode", e.name, "setuid or setgid bit (mode " + Octal(mode) + ")");
@@ -251,8 +256,8 @@ class Inspector {
   const InspectOptions& options_;
   int scratch_fd_;
   InspectReport report_;
-  std::unordered_set<std::string> names_;    // entry names without a trailing '/'
-  std::unordered_set<std::string> present_;  // names and their parent directories
+  std::unordered_set<std::string> names_;                   // entry names without a trailing '/'
+  std::unordered_set<std::string> present_;                 // names and their parent directories
   std::vector<std::pair<std::string, std::string>> links_;  // link name, resolved target
 };
 

@@ -122,8 +122,9 @@ TEST_F(LayerInspectorTest, PassesACleanLayer) {
 TEST_F(LayerInspectorTest, PassesAZipMadeByInfoZip) {
   ASSERT_EQ(::chmod(hello_.c_str(), 0755), 0);
   auto run = RunCommand({"sh", "-c",
-                         "cd " + dir_.path() + " && mkdir -p t/bin && cp hello t/bin/ && "
-                         "cd t && zip -qr -X ../info.zip bin"});
+                         "cd " + dir_.path() +
+                             " && mkdir -p t/bin && cp hello t/bin/ && "
+                             "cd t && zip -qr -X ../info.zip bin"});
   ASSERT_TRUE(run.ok());
   ASSERT_EQ(run->exit_code, 0) << run->err;
   InspectReport report = Inspect(dir_.path() + "/info.zip");

@@ -27,10 +27,10 @@ namespace anysnap::layer {
 struct PlannedEntry {
   enum class Kind { kDirectory, kFile, kSymlink };
   Kind kind = Kind::kFile;
-  uint32_t mode = 0644;      // normalised permission bits
-  std::string source;        // files: the path to read
-  uint64_t size = 0;         // files: bytes; symlinks: target length
-  std::string link_target;   // symlinks
+  uint32_t mode = 0644;     // normalised permission bits
+  std::string source;       // files: the path to read
+  uint64_t size = 0;        // files: bytes; symlinks: target length
+  std::string link_target;  // symlinks
 };
 
 class LayerPlan {

@@ -34,9 +34,9 @@ TEST_F(LayerPlanTest, WalksATreeWithNormalisedModes) {
   ASSERT_TRUE(plan.AddTree(root_, "opt/rt").ok());
   std::vector<std::string> names;
   for (const auto& [name, e] : plan.entries()) names.push_back(name);
-  std::vector<std::string> expected = {"opt/",        "opt/rt/",          "opt/rt/bin/",
-                                       "opt/rt/bin/data", "opt/rt/bin/tool", "opt/rt/lib/",
-                                       "opt/rt/lib/data", "opt/rt/lib/empty/"};
+  std::vector<std::string> expected = {
+      "opt/",        "opt/rt/",         "opt/rt/bin/",      "opt/rt/bin/data", "opt/rt/bin/tool",
+      "opt/rt/lib/", "opt/rt/lib/data", "opt/rt/lib/empty/"};
   EXPECT_EQ(names, expected);
   const auto& e = plan.entries();
   EXPECT_EQ(e.at("opt/rt/bin/").mode, 0755u);

@@ -183,8 +183,8 @@ class ClosureWalk {
       AddNode(real, *elf, index);
       return Status::Ok();
     }
-    return Status::NotFound(name + " (needed by " + nodes_[index].path +
-                            ") not found for " + std::string(ArchName(options_.arch)));
+    return Status::NotFound(name + " (needed by " + nodes_[index].path + ") not found for " +
+                            std::string(ArchName(options_.arch)));
   }
 
   const LibraryClosureOptions& options_;
@@ -197,9 +197,12 @@ class ClosureWalk {
 
 bool IsGlibcLibrary(std::string_view name) {
   static constexpr std::string_view kGlibc[] = {
-      "libc.so.6",     "libm.so.6",       "libpthread.so.0",       "libdl.so.2",
-      "librt.so.1",    "libresolv.so.2",  "libutil.so.1",          "libanl.so.1",
-      "libmvec.so.1",  "libBrokenLocale.so.1", "libthread_db.so.1",   "libc_malloc_debug.so.0",
+      "libc.so.6",         "libm.so.6",
+      "libpthread.so.0",   "libdl.so.2",
+      "librt.so.1",        "libresolv.so.2",
+      "libutil.so.1",      "libanl.so.1",
+      "libmvec.so.1",      "libBrokenLocale.so.1",
+      "libthread_db.so.1", "libc_malloc_debug.so.0",
   };
   if (name.starts_with("ld-linux") || name.starts_with("ld64.so")) return true;
   return std::find(std::begin(kGlibc), std::end(kGlibc), name) != std::end(kGlibc);
@@ -220,8 +223,8 @@ std::vector<std::string> SystemLibraryDirs(Arch arch, const std::string& ld_so_c
   return dirs;
 }
 
-Result<std::vector<ResolvedLibrary>> ResolveLibraryClosure(
-    const std::vector<std::string>& programs, const LibraryClosureOptions& options) {
+Result<std::vector<ResolvedLibrary>> ResolveLibraryClosure(const std::vector<std::string>& programs,
+                                                           const LibraryClosureOptions& options) {
   return ClosureWalk(options).Run(programs);
 }
 

@@ -21,9 +21,9 @@
 namespace anysnap::layer {
 
 struct ResolvedLibrary {
-  std::string name;  // the DT_NEEDED name, e.g. "libzip.so.4"
-  std::string path;  // the file it resolved to, symlinks followed
-  std::string needed_by;  // the first object (a path) that needed it
+  std::string name;              // the DT_NEEDED name, e.g. "libzip.so.4"
+  std::string path;              // the file it resolved to, symlinks followed
+  std::string needed_by;         // the first object (a path) that needed it
   bool has_search_path = false;  // carries its own DT_RPATH or DT_RUNPATH
 };
 
@@ -44,8 +44,8 @@ std::vector<std::string> SystemLibraryDirs(Arch arch,
 
 // The libraries `programs` need, directly or through each other, sorted by name;
 // an error names a library that cannot be found and who needs it.
-Result<std::vector<ResolvedLibrary>> ResolveLibraryClosure(
-    const std::vector<std::string>& programs, const LibraryClosureOptions& options);
+Result<std::vector<ResolvedLibrary>> ResolveLibraryClosure(const std::vector<std::string>& programs,
+                                                           const LibraryClosureOptions& options);
 
 }  // namespace anysnap::layer
 

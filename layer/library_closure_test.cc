@@ -23,10 +23,9 @@ class LibraryClosureTest : public ::testing::Test {
     auto foo = CompileC(dir_.path() + "/lib2", "libfoo.so", "int foo(void) { return 1; }\n",
                         {"-shared", "-fPIC", "-Wl,-soname,libfoo.so"});
     ASSERT_TRUE(foo.ok()) << foo.status().ToString();
-    auto bar = CompileC(dir_.path() + "/lib1", "libbar.so",
-                        "int foo(void);\nint bar(void) { return foo(); }\n",
-                        {"-shared", "-fPIC", "-Wl,-soname,libbar.so", "-L" + dir_.path() + "/lib2",
-                         "-lfoo"});
+    auto bar = CompileC(
+        dir_.path() + "/lib1", "libbar.so", "int foo(void);\nint bar(void) { return foo(); }\n",
+        {"-shared", "-fPIC", "-Wl,-soname,libbar.so", "-L" + dir_.path() + "/lib2", "-lfoo"});
     ASSERT_TRUE(bar.ok()) << bar.status().ToString();
   }
 
@@ -75,9 +74,9 @@ TEST_F(LibraryClosureTest, RunpathIsNotTransitive) {
 }
 
 TEST_F(LibraryClosureTest, SkipsLibrariesForAnotherMachine) {
-  ASSERT_TRUE(CopyWithMachine(dir_.path() + "/lib2/libfoo.so", dir_.path() + "/wrong/libfoo.so",
-                              EM_AARCH64)
-                  .ok());
+  ASSERT_TRUE(
+      CopyWithMachine(dir_.path() + "/lib2/libfoo.so", dir_.path() + "/wrong/libfoo.so", EM_AARCH64)
+          .ok());
   std::string program = Program("p", "$ORIGIN/../lib1:$ORIGIN/../wrong:$ORIGIN/../lib2", false);
   auto libs = ResolveLibraryClosure({program}, Options());
   ASSERT_TRUE(libs.ok()) << libs.status().ToString();

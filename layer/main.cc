@@ -144,18 +144,20 @@ int Main(int argc, char** argv) {
   build_cmd->add_option("-o,--output", build.output, "The zip to write")->required();
   build_cmd->add_option("--bin-dir", build.bin_dir, "Where the anysnap-* programs are")
       ->capture_default_str();
-  build_cmd->add_option("--hooks-dir", build.hooks_dir,
-                        "Hook client libraries (nodejs/anysnap-hooks/, python/anysnap_hooks.py); "
-                        "skipped when absent")
+  build_cmd
+      ->add_option("--hooks-dir", build.hooks_dir,
+                   "Hook client libraries (nodejs/anysnap-hooks/, python/anysnap_hooks.py); "
+                   "skipped when absent")
       ->capture_default_str();
   build_cmd->add_option("--add", adds, "Also add file or tree SRC as layer path DEST (SRC=DEST)")
       ->type_name("SRC=DEST");
   build_cmd->add_option("--level", build.level, "Deflate level, 0 (store) to 9")
       ->check(CLI::Range(0, 9))
       ->capture_default_str();
-  build_cmd->add_option("--source-date-epoch", epoch_flag,
-                        "Entry timestamp in seconds since 1970 (default: $SOURCE_DATE_EPOCH, "
-                        "else 1980-01-01)")
+  build_cmd
+      ->add_option("--source-date-epoch", epoch_flag,
+                   "Entry timestamp in seconds since 1970 (default: $SOURCE_DATE_EPOCH, "
+                   "else 1980-01-01)")
       ->type_name("N");
   build_target.AddTo(build_cmd);
 

@@ -34,9 +34,11 @@ class MainTest : public ::testing::Test {
   Result<CommandOutput> Build(const std::string& name, std::vector<std::string> extra = {},
                               const std::vector<std::string>& env = {},
                               const std::string& glibc = "2.36") {
-    std::vector<std::string> argv = {kBinary,    "build",       "-o",
-                                     path(name), "--bin-dir",   dir_.path() + "/bin",
-                                     "--add",    dir_.path() + "/tree=tree", "--glibc", glibc};
+    std::vector<std::string> argv = {kBinary,     "build",
+                                     "-o",        path(name),
+                                     "--bin-dir", dir_.path() + "/bin",
+                                     "--add",     dir_.path() + "/tree=tree",
+                                     "--glibc",   glibc};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunCommand(argv, env);
   }
@@ -61,10 +63,10 @@ TEST_F(MainTest, BuildPrintsOneSummaryLine) {
 TEST_F(MainTest, SourceDateEpochComesFromTheFlagThenTheEnvironment) {
   ASSERT_EQ(Build("default.zip")->exit_code, 0);
   ASSERT_EQ(Build("env.zip", {}, {"SOURCE_DATE_EPOCH=1700000000"})->exit_code, 0);
-  ASSERT_EQ(Build("flag.zip", {"--source-date-epoch", "1700000000"},
-                  {"SOURCE_DATE_EPOCH=1600000000"})
-                ->exit_code,
-            0);
+  ASSERT_EQ(
+      Build("flag.zip", {"--source-date-epoch", "1700000000"}, {"SOURCE_DATE_EPOCH=1600000000"})
+          ->exit_code,
+      0);
   ASSERT_EQ(Build("old.zip", {}, {"SOURCE_DATE_EPOCH=1"})->exit_code, 0);
   EXPECT_EQ(*ReadFile(path("env.zip")), *ReadFile(path("flag.zip")));
   EXPECT_NE(*ReadFile(path("env.zip")), *ReadFile(path("default.zip")));
@@ -79,8 +81,7 @@ TEST_F(MainTest, SourceDateEpochComesFromTheFlagThenTheEnvironment) {
 
 TEST_F(MainTest, BuildNeedsFewDescriptors) {
   // 300 files and more, written with at most 24 descriptors open.
-  auto run = RunCommand({"sh", "-c",
-                         "ulimit -n 24 && exec \"$@\"", "sh", kBinary, "build", "-o",
+  auto run = RunCommand({"sh", "-c", "ulimit -n 24 && exec \"$@\"", "sh", kBinary, "build", "-o",
                          path("layer.zip"), "--bin-dir", dir_.path() + "/bin", "--add",
                          dir_.path() + "/tree=tree", "--glibc", "2.36"});
   ASSERT_TRUE(run.ok());

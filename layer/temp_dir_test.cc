@@ -30,8 +30,7 @@ TEST(TempDirTest, RemovesEverythingItHolds) {
 }
 
 TEST(TempDirTest, FailsInAMissingParent) {
-  EXPECT_EQ(TempDir::Create("x-", "/nonexistent/parent").status().code(),
-            Status::Code::kNotFound);
+  EXPECT_EQ(TempDir::Create("x-", "/nonexistent/parent").status().code(), Status::Code::kNotFound);
 }
 
 }  // namespace

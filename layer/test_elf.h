@@ -15,8 +15,7 @@ namespace anysnap::layer {
 // Compiles the C program `source` into `dir`/`name` with `cc` and extra `flags`;
 // returns the path of the program.
 Result<std::string> CompileC(const std::string& dir, const std::string& name,
-                             const std::string& source,
-                             const std::vector<std::string>& flags = {});
+                             const std::string& source, const std::vector<std::string>& flags = {});
 
 // A program that needs GLIBC_2.36 through arc4random.
 inline constexpr char kArc4randomProgram[] =

@@ -98,7 +98,8 @@ Status ZipReader::CopyTo(const ZipEntry& entry, int fd, uint64_t max_bytes) {
     if (n < 0) return ZipErrorStatus(context, zip_file_get_error(file.get()));
     if (n == 0) break;
     total += static_cast<uint64_t>(n);
-    if (total > max_bytes) return Status::TooLarge(context + ": more than " + std::to_string(max_bytes) + " bytes");
+    if (total > max_bytes)
+      return Status::TooLarge(context + ": more than " + std::to_string(max_bytes) + " bytes");
     for (zip_int64_t off = 0; off < n;) {
       ssize_t w = ::write(fd, buf.data() + off, static_cast<size_t>(n - off));
       if (w < 0 && errno == EINTR) continue;

@@ -117,7 +117,11 @@ class DeflatedSource {
  public:
   DeflatedSource(DeflatePipeline* pipeline, size_t id, std::string path, uint64_t size, int level,
                  ZipSourceErrors* errors)
-      : pipeline_(pipeline), id_(id), path_(std::move(path)), size_(size), level_(level),
+      : pipeline_(pipeline),
+        id_(id),
+        path_(std::move(path)),
+        size_(size),
+        level_(level),
         errors_(errors) {
     zip_error_init(&error_);
   }
@@ -450,8 +454,9 @@ Status ZipWriter::Close(const ProgressFn& progress) {
     if (progress) progress(1.0);  // libzip's last report may fall just short
     return Status::Ok();
   }
-  Status status = source_errors_->status.ok() ? LibzipError("write " + path_)
-                                              : source_errors_->status.WithContext("write " + path_);
+  Status status = source_errors_->status.ok()
+                      ? LibzipError("write " + path_)
+                      : source_errors_->status.WithContext("write " + path_);
   zip_discard(zip_);
   zip_ = nullptr;
   return status;

@@ -1,7 +1,7 @@
 #include "layer/zip_writer.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -17,7 +17,8 @@ namespace {
 
 uint32_t Le32(const std::string& s, size_t at) {
   return static_cast<uint8_t>(s[at]) | static_cast<uint8_t>(s[at + 1]) << 8 |
-         static_cast<uint8_t>(s[at + 2]) << 16 | static_cast<uint32_t>(static_cast<uint8_t>(s[at + 3])) << 24;
+         static_cast<uint8_t>(s[at + 2]) << 16 |
+         static_cast<uint32_t>(static_cast<uint8_t>(s[at + 3])) << 24;
 }
 uint16_t Le16(const std::string& s, size_t at) {
   return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) | static_cast<uint8_t>(s[at + 1]) << 8);
@@ -134,7 +135,10 @@ TEST_F(ZipWriterTest, SameInputsGiveTheSameBytes) {
   ::setenv("TZ", "America/New_York", 1);
   ::tzset();
   std::string second = WriteSample("b.zip");
-  if (old_tz) ::setenv("TZ", saved.c_str(), 1); else ::unsetenv("TZ");
+  if (old_tz)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
   ::tzset();
   EXPECT_EQ(first, second);
 }
@@ -143,7 +147,7 @@ TEST_F(ZipWriterTest, BytesDoNotDependOnThreadsOrChunks) {
   // Several deflate chunks, text and noise.
   std::string big;
   for (int i = 0; big.size() < 3'500'000; ++i) {
-    big += "line " + std::to_string(i * 7919 % 1000) + "\n";
+    big += "line " + std::to_string(i * 7919LL % 1000) + "\n";
     if (i % 1000 == 0) big += std::string(reinterpret_cast<const char*>(&i), sizeof(i)) + "\xff";
   }
   ASSERT_TRUE(WriteFile(dir_.path() + "/big", big).ok());
