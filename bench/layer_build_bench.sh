@@ -145,7 +145,7 @@ speedup=$(awk -v a="$zip_mean" -v b="$ours_mean" 'BEGIN { printf "%.2f", a / b }
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$root" status --porcelain 2>/dev/null)" ]; then commit="$commit (with local changes)"; fi
+if [ -n "$(git -C "$root" status --porcelain -- . ':!bench/RESULTS.md' 2>/dev/null)" ]; then commit="$commit (with local changes)"; fi
 
 section=$(cat <<EOF
 <!-- layer-build -->
