@@ -17,16 +17,12 @@
 
 namespace anysnap::layer {
 
-// The first file a source failed to read, so Close can say which one it was:
-// libzip only passes the error code on.
+// The first error a source met, naming its file, so Close can say which file it
+// was: libzip only passes the error code on.
 struct ZipSourceErrors {
-  std::string path;
   Status status;
-  void Record(const std::string& file, Status s) {
-    if (status.ok()) {
-      path = file;
-      status = std::move(s);
-    }
+  void Record(Status s) {
+    if (status.ok()) status = std::move(s);
   }
 };
 
@@ -51,7 +47,7 @@ class FileSource {
  private:
   zip_int64_t Fail(int zip_code, int err, Status status) {
     zip_error_set(&error_, zip_code, err);
-    errors_->Record(path_, std::move(status));
+    errors_->Record(std::move(status));
     return -1;
   }
 
@@ -115,14 +111,9 @@ class FileSource {
 // asks for them (after reading, before rewriting the local header).
 class DeflatedSource {
  public:
-  DeflatedSource(DeflatePipeline* pipeline, size_t id, std::string path, uint64_t size, int level,
+  DeflatedSource(DeflatePipeline* pipeline, size_t id, uint64_t size, int level,
                  ZipSourceErrors* errors)
-      : pipeline_(pipeline),
-        id_(id),
-        path_(std::move(path)),
-        size_(size),
-        level_(level),
-        errors_(errors) {
+      : pipeline_(pipeline), id_(id), size_(size), level_(level), errors_(errors) {
     zip_error_init(&error_);
   }
   ~DeflatedSource() { zip_error_fini(&error_); }
@@ -198,7 +189,7 @@ class DeflatedSource {
         offset_ = 0;
         if (!chunk_.status.ok()) {
           zip_error_set(&error_, ZIP_ER_READ, 0);
-          errors_->Record(path_, chunk_.status);
+          errors_->Record(chunk_.status);
           return -1;
         }
         crc_ = next_chunk_ == 1 ? chunk_.crc
@@ -217,7 +208,6 @@ class DeflatedSource {
 
   DeflatePipeline* pipeline_;
   size_t id_;
-  std::string path_;
   uint64_t size_;
   int level_;
   ZipSourceErrors* errors_;
@@ -235,6 +225,19 @@ struct SourceDeleter {
   void operator()(zip_source_t* source) const { zip_source_free(source); }
 };
 using UniqueSource = std::unique_ptr<zip_source_t, SourceDeleter>;
+
+// Wraps `state` (a FileSource or DeflatedSource) in a zip source, which frees it.
+template <typename State>
+Result<UniqueSource> MakeSource(std::unique_ptr<State> state, const std::string& context) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_function_create(&State::Callback, state.get(), &error);
+  Status status = source == nullptr ? ZipErrorStatus(context, &error) : Status::Ok();
+  zip_error_fini(&error);
+  if (!status.ok()) return status;
+  state.release();  // ZIP_SOURCE_FREE deletes it
+  return UniqueSource(source);
+}
 
 // Adds `source` (or a directory when it is null) under `name`: flagged UTF-8
 // (general purpose bit 11, no extra field) when the name is valid UTF-8, else
@@ -321,8 +324,14 @@ Status ZipWriter::LibzipError(std::string_view context) {
   return ZipErrorStatus(std::string(context), zip_get_error(zip_));
 }
 
+Status ZipWriter::Spoil(Status status) {
+  if (!status.ok() && spoiled_.ok()) spoiled_ = status;
+  return status;
+}
+
 Status ZipWriter::CheckOrder(std::string_view name) {
   if (zip_ == nullptr) return Status::InvalidArgument(path_ + ": already closed");
+  if (!spoiled_.ok()) return spoiled_;
   if (name.empty() || name.find('\0') != std::string_view::npos) {
     return Status::InvalidArgument("zip entry name is empty or holds NUL");
   }
@@ -366,52 +375,34 @@ Status ZipWriter::AddDirectory(std::string_view name, uint32_t mode) {
   if (!name.ends_with('/')) return Status::InvalidArgument("directory entry must end with /");
   ANYSNAP_RETURN_IF_ERROR(CheckOrder(name));
   zip_int64_t index = AddNamed(zip_, std::string(name), nullptr);
-  if (index < 0) return LibzipError("add " + std::string(name));
-  return FinishEntry(index, name, S_IFDIR | (mode & 07777), false);
+  if (index < 0) return Spoil(LibzipError("add " + std::string(name)));
+  return Spoil(FinishEntry(index, name, S_IFDIR | (mode & 07777), false));
 }
 
 Status ZipWriter::AddFile(std::string_view name, const std::string& source_path, uint64_t size,
                           uint32_t mode) {
   ANYSNAP_RETURN_IF_ERROR(CheckOrder(name));
-  zip_error_t error;
-  zip_error_init(&error);
-  zip_source_t* created;
-  void* state;
-  bool deflated = pipeline_ != nullptr && size > 0;
-  if (deflated) {
-    size_t id = pipeline_->AddFile(source_path, size);
-    auto* s = new DeflatedSource(pipeline_.get(), id, source_path, size, options_.level,
-                                 source_errors_.get());
-    state = s;
-    created = zip_source_function_create(&DeflatedSource::Callback, s, &error);
-  } else {
-    auto* s = new FileSource(source_path, size, source_errors_.get());
-    state = s;
-    created = zip_source_function_create(&FileSource::Callback, s, &error);
-  }
-  UniqueSource source(created);
-  if (source == nullptr) {
-    if (deflated) {
-      delete static_cast<DeflatedSource*>(state);
-    } else {
-      delete static_cast<FileSource*>(state);
-    }
-    Status status = ZipErrorStatus("add " + std::string(name), &error);
-    zip_error_fini(&error);
-    return status;
-  }
-  zip_error_fini(&error);
-  zip_int64_t index = AddNamed(zip_, std::string(name), source.get());
-  if (index < 0) return LibzipError("add " + std::string(name));
-  source.release();  // the archive owns it now
+  std::string context = "add " + std::string(name);
+  Result<UniqueSource> source =
+      pipeline_ != nullptr && size > 0
+          ? MakeSource(std::make_unique<DeflatedSource>(pipeline_.get(),
+                                                        pipeline_->AddFile(source_path, size), size,
+                                                        options_.level, source_errors_.get()),
+                       context)
+          : MakeSource(std::make_unique<FileSource>(source_path, size, source_errors_.get()),
+                       context);
+  if (!source.ok()) return Spoil(source.status());
+  zip_int64_t index = AddNamed(zip_, std::string(name), source->get());
+  if (index < 0) return Spoil(LibzipError(context));
+  source->release();  // the archive owns it now
   uncompressed_bytes_ += size;
   // An empty file is stored: deflate would make two bytes out of nothing.
-  return FinishEntry(index, name, S_IFREG | (mode & 07777), size > 0);
+  return Spoil(FinishEntry(index, name, S_IFREG | (mode & 07777), size > 0));
 }
 
 Status ZipWriter::AddSymlink(std::string_view name, std::string_view target) {
   ANYSNAP_RETURN_IF_ERROR(CheckOrder(name));
-  // The buffer is copied (freep=0 would borrow it, so copy into libzip's memory).
+  // libzip frees the buffer with free() (freep=1): hand it a malloc'ed copy.
   void* copy = std::malloc(target.size() == 0 ? 1 : target.size());
   if (copy == nullptr) return Status::Internal("out of memory");
   std::memcpy(copy, target.data(), target.size());
@@ -426,10 +417,10 @@ Status ZipWriter::AddSymlink(std::string_view name, std::string_view target) {
   }
   zip_error_fini(&error);
   zip_int64_t index = AddNamed(zip_, std::string(name), source.get());
-  if (index < 0) return LibzipError("add " + std::string(name));
+  if (index < 0) return Spoil(LibzipError("add " + std::string(name)));
   source.release();
   uncompressed_bytes_ += target.size();
-  return FinishEntry(index, name, S_IFLNK | 0777, false);
+  return Spoil(FinishEntry(index, name, S_IFLNK | 0777, false));
 }
 
 namespace {
@@ -442,6 +433,12 @@ void ProgressTrampoline(zip_t*, double fraction, void* state) {
 
 Status ZipWriter::Close(const ProgressFn& progress) {
   if (zip_ == nullptr) return Status::InvalidArgument(path_ + ": already closed");
+  if (!spoiled_.ok()) {
+    // Half-added entries (and files queued for compression) must never be written.
+    zip_discard(zip_);
+    zip_ = nullptr;
+    return spoiled_.WithContext("write " + path_);
+  }
   if (progress) {
     zip_register_progress_callback_with_state(zip_, 0.001, &ProgressTrampoline, nullptr,
                                               const_cast<ProgressFn*>(&progress));

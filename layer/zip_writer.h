@@ -60,6 +60,10 @@ class ZipWriter {
   ZipWriter(const ZipWriter&) = delete;
   ZipWriter& operator=(const ZipWriter&) = delete;
 
+  // An Add that fails for its name (empty, out of order) leaves the writer as it
+  // was; any other failure spoils it: later calls return that error and Close
+  // writes nothing.
+
   // Adds a directory entry; `name` ends with '/'. Stored with `mode` (permission bits).
   Status AddDirectory(std::string_view name, uint32_t mode);
   // Adds the regular file at `source_path`, which must still be `size` bytes long
@@ -79,6 +83,8 @@ class ZipWriter {
  private:
   ZipWriter(zip_t* zip, std::string path, const ZipWriterOptions& options, time_t mtime);
   Status CheckOrder(std::string_view name);
+  // Returns `status`, remembering the first error as what spoils the writer.
+  Status Spoil(Status status);
   // Sets the fixed metadata of entry `index`; frees nothing.
   Status FinishEntry(zip_int64_t index, std::string_view name, uint32_t mode_with_type,
                      bool compress);
@@ -89,6 +95,7 @@ class ZipWriter {
   ZipWriterOptions options_;
   time_t mtime_;  // the timestamp as libzip wants it, see FinishEntry
   std::string last_name_;
+  Status spoiled_;
   uint64_t uncompressed_bytes_ = 0;
   uint64_t entry_count_ = 0;
   std::unique_ptr<ZipSourceErrors> source_errors_;
