@@ -1,0 +1,67 @@
+// BuildLayer makes anysnap's layer zip in one pass:
+//   anysnap/bin/   the anysnap-* programs of the build's bin directory;
+//   anysnap/lib/   their shared-library closure (library_closure.h), without glibc,
+//                  which the programs find through a DT_RPATH of $ORIGIN/../lib
+//                  written into their copies (elf_search_path.h);
+//   nodejs/node_modules/anysnap-hooks/, python/anysnap_hooks.py
+//                  the hook client libraries, when the hooks directory has them;
+//   anything added with `adds` (a source path and where it goes in the layer).
+// The plan is written with ZipWriter (same inputs, same bytes), then the zip is
+// inspected exactly as `anysnap-layer inspect` would; when that finds an error the
+// zip is removed.
+//
+// Thread-compatible; progress is reported on the calling thread.
+#ifndef ANYSNAP_LAYER_LAYER_BUILDER_H_
+#define ANYSNAP_LAYER_LAYER_BUILDER_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "anysnap/status.h"
+#include "layer/inspect_report.h"
+#include "layer/lambda_target.h"
+#include "layer/zip_writer.h"
+
+namespace anysnap::layer {
+
+struct BuildOptions {
+  std::string output;
+  std::string bin_dir = "build/bin";
+  std::string hooks_dir = "samples/hooks";
+  std::vector<std::pair<std::string, std::string>> adds;  // source path, layer path
+  LambdaTarget target;
+  int level = 6;                  // deflate level; 0 stores
+  int64_t source_date_epoch = 0;  // entry timestamp (clamped to 1980-01-01)
+  // Where libraries are searched after the programs' own paths; empty: the
+  // system's (SystemLibraryDirs).
+  std::vector<std::string> library_dirs;
+  std::string temp_parent;  // for patched copies; empty: $TMPDIR or /tmp
+  ZipWriter::ProgressFn progress;
+};
+
+struct BuildResult {
+  InspectReport report;  // the checks run on the written zip
+  bool kept = false;     // false when the checks found errors and the zip was removed
+  uint64_t entries = 0;
+  uint64_t unzipped_bytes = 0;
+  uint64_t zipped_bytes = 0;
+  double seconds = 0;
+};
+
+// Builds the layer described by `options`. An error Status when it could not be
+// built (a missing input, a library not found, an I/O failure); a result whose
+// report has errors when it was built but fails the checks.
+Result<BuildResult> BuildLayer(const BuildOptions& options);
+
+// The layer paths of the hook client libraries, relative to the hooks directory
+// and inside the layer.
+inline constexpr std::pair<const char*, const char*> kNodeHooks = {
+    "nodejs/anysnap-hooks", "nodejs/node_modules/anysnap-hooks"};
+inline constexpr std::pair<const char*, const char*> kPythonHooks = {"python/anysnap_hooks.py",
+                                                                     "python/anysnap_hooks.py"};
+
+}  // namespace anysnap::layer
+
+#endif  // ANYSNAP_LAYER_LAYER_BUILDER_H_

@@ -1,0 +1,186 @@
+// anysnap-layer: builds anysnap's layer zip (build) and checks any layer zip
+// (inspect). Exit status: 0 when all is well (warnings allowed), 1 when the checks
+// found errors, 2 for a usage or I/O error.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "anysnap/log.h"
+#include "layer/layer_builder.h"
+#include "layer/layer_inspector.h"
+#include "layer/progress_bar.h"
+
+namespace anysnap::layer {
+namespace {
+
+constexpr int kExitFindings = 1;
+constexpr int kExitUsage = 2;
+
+void Print(FILE* to, const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), to);
+  std::fflush(to);
+}
+
+int Fail(const Status& status) {
+  Log().Error(status.message());
+  return kExitUsage;
+}
+
+// Target flags shared by both subcommands.
+struct TargetFlags {
+  std::string arch = "x86_64";
+  std::string glibc = "2.34";
+
+  void AddTo(CLI::App* cmd) {
+    cmd->add_option("--arch", arch, "Target architecture: x86_64 or arm64")
+        ->check(CLI::IsMember({"x86_64", "arm64"}))
+        ->capture_default_str();
+    cmd->add_option("--glibc", glibc, "Target glibc version (Amazon Linux 2023: 2.34)")
+        ->capture_default_str();
+  }
+
+  Result<LambdaTarget> Parse() const {
+    LambdaTarget target;
+    auto a = ParseArch(arch);
+    auto g = ParseGlibcVersion(glibc);
+    if (!a) return Status::InvalidArgument("--arch " + arch + ": not x86_64 or arm64");
+    if (!g) return Status::InvalidArgument("--glibc " + glibc + ": not a version like 2.34");
+    target.arch = *a;
+    target.glibc = *g;
+    return target;
+  }
+};
+
+Result<int64_t> ParseEpoch(const std::string& text, const std::string& what) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return Status::InvalidArgument(what + "=" + text + ": not a number of seconds");
+  }
+  return value;
+}
+
+int RunBuild(BuildOptions options, const TargetFlags& target_flags,
+             const std::vector<std::string>& adds, const std::string& epoch_flag) {
+  auto target = target_flags.Parse();
+  if (!target.ok()) return Fail(target.status());
+  options.target = *target;
+  for (const std::string& add : adds) {
+    size_t eq = add.rfind('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == add.size()) {
+      return Fail(Status::InvalidArgument("--add " + add + ": expected SRC=DEST"));
+    }
+    options.adds.emplace_back(add.substr(0, eq), add.substr(eq + 1));
+  }
+  // The flag wins over the environment, as reproducible-builds.org specifies.
+  std::string epoch = epoch_flag;
+  std::string epoch_source = "--source-date-epoch";
+  if (epoch.empty()) {
+    const char* env = std::getenv("SOURCE_DATE_EPOCH");
+    if (env != nullptr && *env != '\0') {
+      epoch = env;
+      epoch_source = "SOURCE_DATE_EPOCH";
+    }
+  }
+  if (!epoch.empty()) {
+    auto seconds = ParseEpoch(epoch, epoch_source);
+    if (!seconds.ok()) return Fail(seconds.status());
+    options.source_date_epoch = *seconds;
+  }
+
+  std::optional<ProgressBar> bar;
+  if (::isatty(STDERR_FILENO)) {
+    bar.emplace(STDERR_FILENO, "writing " + options.output);
+    options.progress = [&bar](double fraction) { bar->Update(fraction); };
+  }
+  auto result = BuildLayer(options);
+  if (bar) bar->Clear();
+  if (!result.ok()) return Fail(result.status());
+
+  Print(stderr, FormatFindings(result->report));
+  if (!result->kept) {
+    Log().Error("the layer fails its checks; " + options.output + " removed");
+    return kExitFindings;
+  }
+  char seconds[32];
+  std::snprintf(seconds, sizeof(seconds), "%.2f s", result->seconds);
+  Print(stdout, options.output + ": " + std::to_string(result->entries) + " entries, " +
+                    FormatBytes(result->unzipped_bytes) + " unzipped, " +
+                    FormatBytes(result->zipped_bytes) + " zipped, " + seconds + "\n");
+  return 0;
+}
+
+int RunInspect(const std::string& zip, const TargetFlags& target_flags, bool json) {
+  auto target = target_flags.Parse();
+  if (!target.ok()) return Fail(target.status());
+  auto report = InspectLayer(zip, {*target, ""});
+  if (!report.ok()) return Fail(report.status());
+  Print(stdout, json ? FormatReportJson(*report) : FormatReportText(*report, true));
+  return report->HasErrors() ? kExitFindings : 0;
+}
+
+int Main(int argc, char** argv) {
+  // Zip timestamps are DOS local times; computing them in UTC makes the bytes
+  // the same on every machine, whatever its time zone.
+  ::setenv("TZ", "UTC0", 1);
+  ::tzset();
+  Log().Configure("anysnap-layer", LogLevel::kInfo, LogFormat::kText);
+
+  CLI::App app{"anysnap-layer: builds anysnap's Lambda layer zip and checks layer zips"};
+  app.set_version_flag("--version", "anysnap-layer " ANYSNAP_VERSION);
+  app.require_subcommand(1);
+
+  BuildOptions build;
+  TargetFlags build_target;
+  std::vector<std::string> adds;
+  std::string epoch_flag;
+  CLI::App* build_cmd = app.add_subcommand(
+      "build", "Build the layer zip: anysnap's programs and libraries, hooks, extra trees");
+  build_cmd->add_option("-o,--output", build.output, "The zip to write")->required();
+  build_cmd->add_option("--bin-dir", build.bin_dir, "Where the anysnap-* programs are")
+      ->capture_default_str();
+  build_cmd
+      ->add_option("--hooks-dir", build.hooks_dir,
+                   "Hook client libraries (nodejs/anysnap-hooks/, python/anysnap_hooks.py); "
+                   "skipped when absent")
+      ->capture_default_str();
+  build_cmd->add_option("--add", adds, "Also add file or tree SRC as layer path DEST (SRC=DEST)")
+      ->type_name("SRC=DEST");
+  build_cmd->add_option("--level", build.level, "Deflate level, 0 (store) to 9")
+      ->check(CLI::Range(0, 9))
+      ->capture_default_str();
+  build_cmd
+      ->add_option("--source-date-epoch", epoch_flag,
+                   "Entry timestamp in seconds since 1970 (default: $SOURCE_DATE_EPOCH, "
+                   "else 1980-01-01)")
+      ->type_name("N");
+  build_target.AddTo(build_cmd);
+
+  std::string zip;
+  bool json = false;
+  TargetFlags inspect_target;
+  CLI::App* inspect_cmd =
+      app.add_subcommand("inspect", "List a layer zip and check it against Lambda's needs");
+  inspect_cmd->add_option("zip", zip, "The layer zip")->required();
+  inspect_cmd->add_flag("--json", json, "Print a JSON report");
+  inspect_target.AddTo(inspect_cmd);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  if (*build_cmd) return RunBuild(std::move(build), build_target, adds, epoch_flag);
+  return RunInspect(zip, inspect_target, json);
+}
+
+}  // namespace
+}  // namespace anysnap::layer
+
+int main(int argc, char** argv) { return anysnap::layer::Main(argc, argv); }
