@@ -15,12 +15,18 @@ class Delegator::Proxy final : public HttpHandler {
   void Handle(HttpRequest& request, RequestBody& body, ResponseWriter& out) override {
     auto start = std::chrono::steady_clock::now();
     RuntimeTarget target = ClassifyRuntimeTarget(request.target);
-    if (target.endpoint == RuntimeEndpoint::kNext ||
-        target.endpoint == RuntimeEndpoint::kRestoreNext) {
+    bool long_poll = target.endpoint == RuntimeEndpoint::kNext ||
+                     target.endpoint == RuntimeEndpoint::kRestoreNext;
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      progress_.next_called = true;
+      if (long_poll) progress_.next_called = true;
+      // The runtime answered this id; the answer is on its way upstream even
+      // if the runtime dies before the upstream acknowledges it.
+      if (target.endpoint == RuntimeEndpoint::kResponse ||
+          target.endpoint == RuntimeEndpoint::kInvocationError)
+        unanswered_.erase(target.request_id);
     }
-    ForwardOutcome outcome = upstream_->Forward(request, body, out);
+    ForwardOutcome outcome = upstream_->Forward(request, body, out, long_poll);
     Observe(target, outcome);
     if (!outcome.error.ok()) {
       Log().Warn(request.method + " " + request.target + ": " + outcome.error.message());
@@ -51,11 +57,6 @@ class Delegator::Proxy final : public HttpHandler {
           if (const std::string* id = FindHeader(outcome.response_headers, kRequestIdHeader))
             unanswered_.insert(*id);
         }
-        break;
-      case RuntimeEndpoint::kResponse:
-      case RuntimeEndpoint::kInvocationError:
-        // Whatever the upstream said (202, 413, 400...), this id is settled.
-        unanswered_.erase(target.request_id);
         break;
       case RuntimeEndpoint::kInitError:
         if (outcome.status == 202) progress_.init_error_reported = true;

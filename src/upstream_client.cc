@@ -98,6 +98,8 @@ struct Exchange {
   RequestBody* body = nullptr;
   ResponseWriter* out = nullptr;
   const std::atomic<bool>* aborting = nullptr;
+  const std::atomic<int64_t>* abort_deadline_ns = nullptr;
+  bool long_poll = false;
 
   // Request body, with what was sent kept for a replay while it fits.
   std::string replay;
@@ -235,7 +237,12 @@ size_t OnBody(char* data, size_t size, size_t nmemb, void* userp) {
 
 int OnProgress(void* userp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* ex = static_cast<Exchange*>(userp);
-  return ex->aborting->load(std::memory_order_relaxed) ? 1 : 0;
+  if (!ex->aborting->load(std::memory_order_relaxed)) return 0;
+  if (ex->long_poll) return 1;
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  return now >= ex->abort_deadline_ns->load() ? 1 : 0;
 }
 
 // A RequestBody over a string, for Call().
@@ -315,8 +322,15 @@ void UpstreamClient::DropConnections() {
   }
 }
 
+void UpstreamClient::Abort(std::chrono::milliseconds grace) {
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  abort_deadline_ns_.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count());
+  aborting_.store(true);
+}
+
 ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& body,
-                                       ResponseWriter& out) {
+                                       ResponseWriter& out, bool long_poll) {
   ForwardOutcome outcome;
   std::unique_ptr<Handle> handle = Checkout();
   if (handle->get() == nullptr) {
@@ -346,6 +360,8 @@ ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& 
   ex.body = &body;
   ex.out = &out;
   ex.aborting = &aborting_;
+  ex.abort_deadline_ns = &abort_deadline_ns_;
+  ex.long_poll = long_poll;
   std::string url = base_url_ + request.target;
   char error_buffer[CURL_ERROR_SIZE];
 

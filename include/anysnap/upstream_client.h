@@ -21,6 +21,7 @@
 #define ANYSNAP_UPSTREAM_CLIENT_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -68,7 +69,10 @@ class UpstreamClient {
   // `body`) upstream and relays the answer to `out`. When the upstream cannot
   // be reached, answers 502 itself; when the client's body is malformed,
   // answers 400. Never throws; the outcome says what happened.
-  ForwardOutcome Forward(const HttpRequest& request, RequestBody& body, ResponseWriter& out);
+  // `long_poll` marks a request that may wait indefinitely (next,
+  // restore/next): Abort() ends those at once and others after its grace.
+  ForwardOutcome Forward(const HttpRequest& request, RequestBody& body, ResponseWriter& out,
+                         bool long_poll = false);
 
   // Sends a request with a complete body and returns the complete answer.
   Result<UpstreamResponse> Call(std::string_view method, std::string_view target,
@@ -78,8 +82,9 @@ class UpstreamClient {
   // ends. After a snapshot restore no connection made before it is reused.
   void DropConnections();
 
-  // Makes every transfer in progress fail promptly (shutdown).
-  void Abort() { aborting_.store(true); }
+  // Shutdown: long polls in progress fail promptly; other transfers get
+  // `grace` to finish (a response the runtime already sent still lands).
+  void Abort(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
  private:
   class Handle;
@@ -89,6 +94,7 @@ class UpstreamClient {
   const HostPort upstream_;
   const std::string base_url_;
   std::atomic<bool> aborting_{false};
+  std::atomic<int64_t> abort_deadline_ns_{0};  // steady clock, valid once aborting_
 
   std::mutex mu_;
   std::vector<std::unique_ptr<Handle>> idle_;  // guarded by mu_

@@ -1,0 +1,90 @@
+#include "runtime_process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+namespace anysnap {
+namespace {
+
+int WaitFor(RuntimeProcess& p) {
+  int status = 0;
+  while (!p.TryReap(&status)) usleep(1000);
+  return status;
+}
+
+EnvMap BasicEnv() { return {{"PATH", "/usr/bin:/bin"}}; }
+
+TEST(RuntimeProcessTest, RunsThroughPathAndReportsExitStatus) {
+  RuntimeProcess p;
+  ASSERT_TRUE(p.Start({"sh", "-c", "exit 3"}, BasicEnv()).ok());
+  int status = WaitFor(p);
+  EXPECT_EQ(ShellExitStatus(status), 3);
+  EXPECT_EQ(DescribeWaitStatus(status), "exited with status 3");
+}
+
+TEST(RuntimeProcessTest, MissingProgramIsNotFound) {
+  RuntimeProcess p;
+  Status s = p.Start({"/nonexistent/bootstrap"}, BasicEnv());
+  EXPECT_EQ(s.code(), Status::Code::kNotFound) << s.message();
+  s = p.Start({"no-such-program-anywhere"}, BasicEnv());
+  EXPECT_EQ(s.code(), Status::Code::kNotFound) << s.message();
+  EXPECT_FALSE(p.running());
+}
+
+TEST(RuntimeProcessTest, NonExecutableIsPermissionDenied) {
+  std::string path = ::testing::TempDir() + "/not-executable";
+  std::ofstream(path) << "#!/bin/sh\nexit 0\n";
+  chmod(path.c_str(), 0644);
+  RuntimeProcess p;
+  Status s = p.Start({path}, BasicEnv());
+  EXPECT_EQ(s.code(), Status::Code::kPermissionDenied) << s.message();
+}
+
+TEST(RuntimeProcessTest, SignalDeathMapsTo128PlusN) {
+  RuntimeProcess p;
+  ASSERT_TRUE(p.Start({"sleep", "60"}, BasicEnv()).ok());
+  p.Signal(SIGTERM);
+  int status = WaitFor(p);
+  EXPECT_EQ(ShellExitStatus(status), 128 + SIGTERM);
+}
+
+TEST(RuntimeProcessTest, PassesExactlyTheGivenEnvironment) {
+  std::string out = ::testing::TempDir() + "/env-out";
+  RuntimeProcess p;
+  ASSERT_TRUE(p.Start({"sh", "-c", "echo \"$ONLY_THIS\" > " + out}, {{"PATH", "/usr/bin:/bin"}, {"ONLY_THIS", "v 1"}}).ok());
+  EXPECT_EQ(ShellExitStatus(WaitFor(p)), 0);
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "v 1");
+}
+
+TEST(RuntimeProcessTest, KillGroupEndsGrandchildren) {
+  std::string pidfile = ::testing::TempDir() + "/grandchild-pid";
+  RuntimeProcess p;
+  ASSERT_TRUE(p.Start({"sh", "-c", "sleep 60 & echo $! > " + pidfile + "; exit 0"}, BasicEnv()).ok());
+  EXPECT_EQ(ShellExitStatus(WaitFor(p)), 0);
+  p.KillGroup();
+  std::ifstream in(pidfile);
+  pid_t grandchild = 0;
+  in >> grandchild;
+  ASSERT_GT(grandchild, 0);
+  // The grandchild was reparented; once killed it no longer accepts signals
+  // (or lingers only as a zombie of init).
+  bool gone = false;
+  for (int i = 0; i < 2000 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
+    std::string content;
+    std::getline(stat, content);
+    gone = !stat.good() || content.find(") Z") != std::string::npos;
+    if (!gone) usleep(1000);
+  }
+  EXPECT_TRUE(gone);
+}
+
+}  // namespace
+}  // namespace anysnap

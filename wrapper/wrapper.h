@@ -1,0 +1,48 @@
+// The exec wrapper's job, from argv and environment to an exit status:
+// validate the configuration, start the delegator, launch the runtime host
+// behind it, forward signals, and when the runtime host ends, report what the
+// Runtime API must hear about it and exit with its status.
+//
+// Exit statuses: the runtime host's own (128+N when killed by signal N); 126
+// when the runtime host cannot be executed, 127 when it does not exist; 78
+// (EX_CONFIG) for a configuration error; 70 (EX_SOFTWARE) when anysnap itself
+// cannot start (the delegator cannot listen, fork fails).
+#ifndef ANYSNAP_WRAPPER_WRAPPER_H_
+#define ANYSNAP_WRAPPER_WRAPPER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "anysnap/config.h"
+#include "anysnap/environment.h"
+#include "anysnap/net.h"
+
+namespace anysnap {
+
+inline constexpr int kExitConfigError = 78;
+inline constexpr int kExitInternalError = 70;
+inline constexpr int kExitNotExecutable = 126;
+inline constexpr int kExitNotFound = 127;
+
+// The environment of the runtime host: the wrapper's own, with
+// AWS_LAMBDA_RUNTIME_API pointing at the delegator, and the log group and
+// stream names filled in where the platform left them out (it does under
+// SnapStart; Node's aws-lambda-ric refuses to start without them).
+// `stream_suffix` is the random part of the stream name (32 hex digits).
+// `today` is "YYYY/MM/DD".
+EnvMap RuntimeEnvironment(const EnvMap& env, const HostPort& delegator, std::string_view today,
+                          std::string_view stream_suffix);
+
+// The runtime host's argv: the chained exec wrapper's words, then the runtime's.
+std::vector<std::string> RuntimeCommand(const Config& config);
+
+// Runs the wrapper; returns the process exit status. `argv` is the wrapper's
+// whole argv (argv[0] is the wrapper). Signals SIGTERM, SIGINT, SIGHUP,
+// SIGQUIT, SIGUSR1, SIGUSR2 and SIGCHLD must be blocked in every thread before
+// it is called (main does so before any thread exists).
+int RunWrapper(const std::vector<std::string>& argv, char** envp);
+
+}  // namespace anysnap
+
+#endif  // ANYSNAP_WRAPPER_WRAPPER_H_
