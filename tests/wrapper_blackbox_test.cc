@@ -1,0 +1,370 @@
+// Black-box tests of the built anysnap-wrapper: real runtimes (bash with curl,
+// Python's standard library, Node.js with AWS's aws-lambda-ric) run under it
+// against the project's Runtime API server over loopback.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "anysnap/base64.h"
+#include "http_test_client.h"
+#include "runtime_api_server.h"
+#include "runtime_process.h"
+
+namespace anysnap {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kBin = ANYSNAP_BIN_DIR;
+const std::string kSource = ANYSNAP_SOURCE_DIR;
+const std::string kFixtures = kSource + "/tests/fixtures";
+
+// One function: a Runtime API server and the wrapper running a runtime host.
+class Function {
+ public:
+  explicit Function(RuntimeApiServer::Options options = {}) : server_(options) {
+    Status s = server_.Start({"127.0.0.1", 0});
+    EXPECT_TRUE(s.ok()) << s.message();
+    stderr_path_ = ::testing::TempDir() + "/wrapper-stderr-" + std::to_string(::getpid()) + "-" +
+                   std::to_string(counter_++);
+    env_ = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+            {"HOME", "/tmp"},
+            {"AWS_LAMBDA_RUNTIME_API", server_.address().ToString()},
+            {"AWS_LAMBDA_FUNCTION_NAME", "blackbox"},
+            {"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"},
+            {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"},
+            {"AWS_REGION", "us-east-1"},
+            {"LAMBDA_TASK_ROOT", kFixtures},
+            {"_HANDLER", "index.handler"}};
+  }
+  ~Function() {
+    if (wrapper_.running()) {
+      wrapper_.Signal(SIGKILL);
+      Wait();
+    }
+    server_.Stop();
+  }
+
+  void Set(const std::string& key, const std::string& value) { env_[key] = value; }
+
+  // Starts the wrapper as Lambda's managed bootstrap would: wrapper + java argv.
+  void Start() {
+    std::vector<std::string> argv = {
+        "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$ANYSNAP_TEST_STDERR\"", kBin + "/anysnap-wrapper",
+        "/var/lang/bin/java", "-XX:+TieredCompilation", "-classpath", "/var/runtime/lib/*",
+        "com.amazonaws.services.lambda.runtime.api.client.AWSLambda", "index.handler"};
+    EnvMap env = env_;
+    env["ANYSNAP_TEST_STDERR"] = stderr_path_;
+    Status s = wrapper_.Start(argv, env);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+
+  // Waits for the wrapper to end; returns its shell exit status.
+  int Wait(std::chrono::seconds limit = 60s) {
+    int status = 0;
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (!wrapper_.TryReap(&status)) {
+      if (std::chrono::steady_clock::now() > until) {
+        ADD_FAILURE() << "wrapper did not end; stderr:\n" << Stderr();
+        wrapper_.Signal(SIGKILL);
+        while (!wrapper_.TryReap(&status)) std::this_thread::sleep_for(1ms);
+        return -1;
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+    return ShellExitStatus(status);
+  }
+
+  InvocationResult Invoke(const std::string& event, Invocation inv = {}) {
+    inv.event = event;
+    auto f = server_.Invoke(std::move(inv));
+    if (f.wait_for(60s) != std::future_status::ready) {
+      ADD_FAILURE() << "invocation not answered; stderr:\n" << Stderr();
+      return {};
+    }
+    return f.get();
+  }
+
+  std::string Stderr() const {
+    std::ifstream in(stderr_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  RuntimeApiServer& server() { return server_; }
+  RuntimeProcess& wrapper() { return wrapper_; }
+
+ private:
+  static inline int counter_ = 0;
+  RuntimeApiServer server_;
+  RuntimeProcess wrapper_;
+  EnvMap env_;
+  std::string stderr_path_;
+};
+
+std::string PythonRuntime() { return "python3 " + kFixtures + "/python/runtime.py"; }
+
+TEST(WrapperBlackBox, BashBootstrapAnswersEvents) {
+  Function fn;
+  fn.Set("LAMBDA_TASK_ROOT", kFixtures + "/bash");  // default ANYSNAP_RUNTIME: $LAMBDA_TASK_ROOT/bootstrap
+  fn.Start();
+  for (int i = 0; i < 3; ++i) {
+    InvocationResult r = fn.Invoke("{\"n\":" + std::to_string(i) + "}");
+    EXPECT_EQ(r.kind, InvocationResult::Kind::kResponse);
+    EXPECT_EQ(r.body, "{\"echo\":{\"n\":" + std::to_string(i) + "}}");
+  }
+  fn.wrapper().Signal(SIGTERM);
+  EXPECT_EQ(fn.Wait(), 128 + SIGTERM);
+  EXPECT_NE(fn.Stderr().find("after wrapper start"), std::string::npos) << fn.Stderr();
+}
+
+TEST(WrapperBlackBox, NodeAwsLambdaRicAnswersEvents) {
+  std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
+  Function fn;
+  fn.Set("LAMBDA_TASK_ROOT", kFixtures + "/node");
+  fn.Set("ANYSNAP_RUNTIME", "node " + ric + " index.handler");
+  fn.Start();
+  for (int i = 0; i < 3; ++i) {
+    InvocationResult r = fn.Invoke("{\"n\":" + std::to_string(i) + "}");
+    ASSERT_EQ(r.kind, InvocationResult::Kind::kResponse) << r.body << fn.Stderr();
+    EXPECT_NE(r.body.find("\"echo\":{\"n\":" + std::to_string(i) + "}"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(r.request_id), std::string::npos);
+    // The runtime talks to the delegator, not to the real API.
+    EXPECT_EQ(r.body.find(fn.server().address().ToString()), std::string::npos) << r.body;
+  }
+  fn.wrapper().Signal(SIGTERM);
+  EXPECT_EQ(fn.Wait(), 128 + SIGTERM);
+}
+
+TEST(WrapperBlackBox, HeadersAndBinaryBodiesArriveByteExactBothWays) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Start();
+  std::string binary("\x00\x01\x02\xff\xfe\r\n\r\n binary \x7f", 17);
+  Invocation inv;
+  inv.content_type = "application/octet-stream";
+  inv.client_context = "{\"custom\":{\"k\":\"v\"}}";
+  InvocationResult r = fn.Invoke(binary, inv);
+  ASSERT_EQ(r.kind, InvocationResult::Kind::kResponse) << fn.Stderr();
+  EXPECT_EQ(r.body, binary);
+  ASSERT_NE(FindHeader(r.headers, "Content-Type"), nullptr);
+  EXPECT_EQ(*FindHeader(r.headers, "Content-Type"), "application/octet-stream");
+  ASSERT_NE(FindHeader(r.headers, "X-Seen-Client-Context"), nullptr);
+  EXPECT_EQ(*FindHeader(r.headers, "X-Seen-Client-Context"), inv.client_context);
+}
+
+TEST(WrapperBlackBox, ErrorCallsKeepTheirHeadersAndBody) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Start();
+  InvocationResult r = fn.Invoke("{\"action\":\"error\"}");
+  EXPECT_EQ(r.kind, InvocationResult::Kind::kError);
+  EXPECT_EQ(r.error_type, "Function.Custom");
+  EXPECT_EQ(r.body, "{\"errorMessage\":\"bad\",\"errorType\":\"Custom\",\"requestId\":\"x\"}");
+  ASSERT_NE(FindHeader(r.headers, "Lambda-Runtime-Function-XRay-Error-Cause"), nullptr);
+  EXPECT_EQ(*FindHeader(r.headers, "Lambda-Runtime-Function-XRay-Error-Cause"),
+            "{\"working_directory\":\"/var/task\"}");
+}
+
+TEST(WrapperBlackBox, StreamedResponseWithTrailersArrivesIntact) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Start();
+  std::string streamed;
+  std::mutex mu;
+  Invocation inv;
+  inv.on_stream_data = [&](std::string_view piece) {
+    std::lock_guard<std::mutex> lock(mu);
+    streamed.append(piece);
+  };
+  InvocationResult r = fn.Invoke("{\"action\":\"stream\"}", inv);
+  EXPECT_TRUE(r.streamed);
+  EXPECT_EQ(r.kind, InvocationResult::Kind::kError);
+  EXPECT_EQ(r.error_type, "Function.StreamBroke");
+  EXPECT_EQ(r.body, "{\"errorMessage\":\"late\"}");
+  ASSERT_EQ(r.trailers.size(), 2u);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(streamed, "part-1;part-2;part-3");
+}
+
+TEST(WrapperBlackBox, SixMegabytesPassAndSevenGet413) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Start();
+  InvocationResult six = fn.Invoke("{\"action\":\"big\",\"size\":6291456}");
+  EXPECT_EQ(six.kind, InvocationResult::Kind::kResponse);
+  EXPECT_EQ(six.body_bytes, 6291456u);
+  InvocationResult seven = fn.Invoke("{\"action\":\"big\",\"size\":7340032}");
+  EXPECT_EQ(seven.kind, InvocationResult::Kind::kError);
+  EXPECT_EQ(seven.error_type, "Function.ResponseSizeTooLarge");
+  // The runtime saw the upstream's 413 unchanged and carries on.
+  InvocationResult last = fn.Invoke("{\"action\":\"last_status\"}");
+  EXPECT_EQ(last.body,
+            "{\"status\": 413, \"body\": \"{\\\"errorType\\\":\\\"RequestEntityTooLarge\\\","
+            "\\\"errorMessage\\\":\\\"Exceeded maximum allowed payload size (6291556 bytes).\\\"}\"}");
+}
+
+TEST(WrapperBlackBox, EightConcurrentNextCallsAreNotSerialised) {
+  RuntimeApiServer::Options options;
+  options.max_concurrency = 8;
+  Function fn(options);
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Set("THREADS", "8");
+  fn.Start();
+  std::vector<std::future<InvocationResult>> all;
+  for (int i = 0; i < 8; ++i) {
+    Invocation inv;
+    inv.event = "{\"action\":\"barrier\"}";
+    all.push_back(fn.server().Invoke(inv));
+  }
+  // Each answer needs all eight invocations in the runtime at once.
+  for (auto& f : all) {
+    ASSERT_EQ(f.wait_for(90s), std::future_status::ready) << fn.Stderr();
+    InvocationResult r = f.get();
+    EXPECT_EQ(r.body, "together");
+  }
+}
+
+TEST(WrapperBlackBox, MalformedHttpToTheDelegatorLeavesTheFunctionWorking) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Start();
+  std::string api = fn.Invoke("{\"action\":\"api\"}").body;
+  auto delegator = ParseHostPort(api);
+  ASSERT_TRUE(delegator.ok()) << api;
+  auto held = ConnectTcp(*delegator);  // an idle connection, open throughout
+  ASSERT_TRUE(held.ok());
+  auto bad = testing::RoundTrip(*delegator, "GET /x HTTP/1.1\r\nBad Header\r\n\r\n");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400);
+  auto proxy = testing::RoundTrip(*delegator, "GET http://example.com/ HTTP/1.1\r\nHost: e\r\n\r\n");
+  ASSERT_TRUE(proxy.ok());
+  EXPECT_EQ(proxy->status, 400);
+  EXPECT_EQ(fn.Invoke("{\"after\":1}").body, "{\"after\":1}");
+}
+
+TEST(WrapperBlackBox, CrashMidInvokeReportsExitErrorAndItsStatus) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Start();
+  InvocationResult r = fn.Invoke("{\"action\":\"exit\",\"status\":3}");
+  EXPECT_EQ(r.kind, InvocationResult::Kind::kError);
+  EXPECT_EQ(r.error_type, "Runtime.ExitError");
+  EXPECT_NE(r.body.find("exited with status 3"), std::string::npos) << r.body;
+  EXPECT_EQ(fn.Wait(), 3);
+  EXPECT_FALSE(fn.server().init_error().has_value());
+}
+
+TEST(WrapperBlackBox, CrashDuringInitReportsInitError) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Set("FAIL_INIT", "2");
+  fn.Start();
+  EXPECT_EQ(fn.Wait(), 2);
+  auto init = fn.server().init_error();
+  ASSERT_TRUE(init.has_value());
+  EXPECT_EQ(init->error_type, "Runtime.ExitError");
+  EXPECT_NE(init->body.find("exited with status 2 before its first invocation/next"), std::string::npos)
+      << init->body;
+}
+
+TEST(WrapperBlackBox, MissingRuntimeIs127AndNotExecutableIs126) {
+  {
+    Function fn;
+    fn.Set("ANYSNAP_RUNTIME", "/nonexistent/bootstrap --flag");
+    fn.Start();
+    EXPECT_EQ(fn.Wait(), 127);
+    auto init = fn.server().init_error();
+    ASSERT_TRUE(init.has_value());
+    EXPECT_EQ(init->error_type, "Runtime.InvalidEntrypoint");
+    EXPECT_NE(init->body.find("/nonexistent/bootstrap"), std::string::npos);
+  }
+  {
+    std::string path = ::testing::TempDir() + "/bootstrap-not-executable";
+    std::ofstream(path) << "#!/bin/sh\n";
+    chmod(path.c_str(), 0644);
+    Function fn;
+    fn.Set("ANYSNAP_RUNTIME", path);
+    fn.Start();
+    EXPECT_EQ(fn.Wait(), 126);
+    ASSERT_TRUE(fn.server().init_error().has_value());
+    EXPECT_EQ(fn.server().init_error()->error_type, "Runtime.InvalidEntrypoint");
+  }
+}
+
+TEST(WrapperBlackBox, BadSettingIsOneLineAndInvalidConfiguration) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Set("ANYSNAP_PRIME_ROUNDS", "abc");
+  fn.Start();
+  EXPECT_EQ(fn.Wait(), 78);
+  auto init = fn.server().init_error();
+  ASSERT_TRUE(init.has_value());
+  EXPECT_EQ(init->error_type, "Runtime.InvalidConfiguration");
+  EXPECT_NE(init->body.find("ANYSNAP_PRIME_ROUNDS"), std::string::npos);
+  std::string err = fn.Stderr();
+  EXPECT_NE(err.find("ERROR ANYSNAP_PRIME_ROUNDS=\"abc\": expected a whole number"), std::string::npos)
+      << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+TEST(WrapperBlackBox, DisableExecsTheOriginalCommandUntouched) {
+  std::string out = ::testing::TempDir() + "/disabled-out";
+  std::remove(out.c_str());
+  Function fn;
+  fn.Set("ANYSNAP_DISABLE", "true");
+  fn.Set("ANYSNAP_TEST_OUT", out);
+  // The "original command" here is the java argv; make java a script on PATH.
+  std::string dir = ::testing::TempDir() + "/fake-lang";
+  mkdir(dir.c_str(), 0755);
+  std::string java = dir + "/java";
+  std::ofstream(java) << "#!/bin/sh\necho \"$AWS_LAMBDA_RUNTIME_API $#\" > \"$ANYSNAP_TEST_OUT\"\n";
+  chmod(java.c_str(), 0755);
+  fn.Set("PATH", dir + ":/usr/bin:/bin");
+  fn.Start();
+  // /var/lang/bin/java does not exist here: the exec must fail with 127.
+  EXPECT_EQ(fn.Wait(), 127);
+  EXPECT_NE(fn.Stderr().find("/var/lang/bin/java"), std::string::npos) << fn.Stderr();
+}
+
+TEST(WrapperBlackBox, SignalsReachTheRuntimeAndWrapperDeathTakesItDown) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Start();
+  pid_t runtime_pid = std::stoi(fn.Invoke("{\"action\":\"pid\"}").body);
+  ASSERT_GT(runtime_pid, 0);
+  fn.wrapper().Signal(SIGKILL);
+  EXPECT_EQ(fn.Wait(), 128 + SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 5000 && !gone; ++i) {
+    gone = ::kill(runtime_pid, 0) != 0;
+    std::ifstream stat("/proc/" + std::to_string(runtime_pid) + "/stat");
+    std::string s;
+    std::getline(stat, s);
+    gone = gone || s.find(") Z") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(gone) << "runtime host outlived the wrapper";
+}
+
+TEST(WrapperBlackBox, SigintIsForwardedAndItsStatusReturned) {
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Start();
+  ASSERT_EQ(fn.Invoke("{\"warm\":1}").body, "{\"warm\":1}");
+  fn.wrapper().Signal(SIGINT);
+  // Python turns SIGINT into KeyboardInterrupt in the main thread: exit 1... or
+  // dies by the signal; either way the wrapper returns what the runtime did.
+  int status = fn.Wait();
+  EXPECT_TRUE(status == 1 || status == 128 + SIGINT || status == 130) << status;
+}
+
+}  // namespace
+}  // namespace anysnap
