@@ -53,10 +53,10 @@ class Function {
   void Set(const std::string& key, const std::string& value) { env_[key] = value; }
 
   // Starts the wrapper as Lambda's managed bootstrap would: wrapper + java argv.
-  void Start() {
+  void Start(const std::string& interpreter = "/var/lang/bin/java") {
     std::vector<std::string> argv = {
         "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$ANYSNAP_TEST_STDERR\"", kBin + "/anysnap-wrapper",
-        "/var/lang/bin/java", "-XX:+TieredCompilation", "-classpath", "/var/runtime/lib/*",
+        interpreter, "-XX:+TieredCompilation", "-classpath", "/var/runtime/lib/*",
         "com.amazonaws.services.lambda.runtime.api.client.AWSLambda", "index.handler"};
     EnvMap env = env_;
     env["ANYSNAP_TEST_STDERR"] = stderr_path_;
@@ -318,20 +318,28 @@ TEST(WrapperBlackBox, BadSettingIsOneLineAndInvalidConfiguration) {
 TEST(WrapperBlackBox, DisableExecsTheOriginalCommandUntouched) {
   std::string out = ::testing::TempDir() + "/disabled-out";
   std::remove(out.c_str());
+  std::string java = ::testing::TempDir() + "/fake-java";
+  std::ofstream(java) << "#!/bin/sh\necho \"$AWS_LAMBDA_RUNTIME_API|$#|$5\" > \"$ANYSNAP_TEST_OUT\"\n";
+  chmod(java.c_str(), 0755);
   Function fn;
   fn.Set("ANYSNAP_DISABLE", "true");
+  fn.Set("ANYSNAP_RUNTIME", "/nonexistent/would-fail");
   fn.Set("ANYSNAP_TEST_OUT", out);
-  // The "original command" here is the java argv; make java a script on PATH.
-  std::string dir = ::testing::TempDir() + "/fake-lang";
-  mkdir(dir.c_str(), 0755);
-  std::string java = dir + "/java";
-  std::ofstream(java) << "#!/bin/sh\necho \"$AWS_LAMBDA_RUNTIME_API $#\" > \"$ANYSNAP_TEST_OUT\"\n";
-  chmod(java.c_str(), 0755);
-  fn.Set("PATH", dir + ":/usr/bin:/bin");
+  fn.Start(java);
+  EXPECT_EQ(fn.Wait(), 0) << fn.Stderr();
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  // The real Runtime API address (no delegator), all five java arguments.
+  EXPECT_EQ(line, fn.server().address().ToString() + "|5|index.handler");
+}
+
+TEST(WrapperBlackBox, ChainRunsTheRuntimeThroughAnotherWrapper) {
+  Function fn;
+  fn.Set("ANYSNAP_CHAIN", kFixtures + "/chain.sh --tag 'two words'");
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
   fn.Start();
-  // /var/lang/bin/java does not exist here: the exec must fail with 127.
-  EXPECT_EQ(fn.Wait(), 127);
-  EXPECT_NE(fn.Stderr().find("/var/lang/bin/java"), std::string::npos) << fn.Stderr();
+  EXPECT_EQ(fn.Invoke("{\"action\":\"env\",\"name\":\"CHAINED_WITH\"}").body, "--tag|two words");
 }
 
 TEST(WrapperBlackBox, SignalsReachTheRuntimeAndWrapperDeathTakesItDown) {
