@@ -68,8 +68,8 @@ class Delegator::Proxy final : public HttpHandler {
 
   UpstreamClient* const upstream_;
   mutable std::mutex mu_;
-  RuntimeProgress progress_;            // guarded by mu_ (unanswered kept apart)
-  std::set<std::string> unanswered_;    // guarded by mu_
+  RuntimeProgress progress_;          // guarded by mu_ (unanswered kept apart)
+  std::set<std::string> unanswered_;  // guarded by mu_
 };
 
 Result<std::unique_ptr<Delegator>> Delegator::Start(const DelegatorOptions& options) {

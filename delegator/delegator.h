@@ -35,8 +35,8 @@ struct DelegatorOptions {
 
 // What the runtime has done so far, as seen through the Runtime API.
 struct RuntimeProgress {
-  bool next_called = false;         // init ended: a next or restore/next went upstream
-  bool init_error_reported = false; // the runtime posted init/error itself
+  bool next_called = false;             // init ended: a next or restore/next went upstream
+  bool init_error_reported = false;     // the runtime posted init/error itself
   std::vector<std::string> unanswered;  // request ids delivered but not answered
 };
 

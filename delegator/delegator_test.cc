@@ -97,15 +97,17 @@ TEST_F(DelegatorTest, ForwardsMethodPathHeadersAndBinaryBodyByteExact) {
   upstream_.set_script([&](HttpRequest& req, RequestBody& b, ResponseWriter& out) {
     auto all = b.ReadAll(1 << 20);
     upstream_.Record(req, all.ok() ? *all : "", {});
-    out.Respond(202, {{"Content-Type", "application/json"}, {"X-Weird-Case", "v a l"}, {"X-Empty", ""}},
+    out.Respond(202,
+                {{"Content-Type", "application/json"}, {"X-Weird-Case", "v a l"}, {"X-Empty", ""}},
                 std::string("\x00resp\xfe", 6));
   });
-  auto resp = RoundTrip(addr(), BuildRequest("POST", "/2018-06-01/runtime/invocation/id-1/error?q=1",
-                                             {{"Lambda-Runtime-Function-Error-Type", "Function.Boom"},
-                                              {"lambda-runtime-function-xray-error-cause", "{\"x\":1}"},
-                                              {"X-Empty-Req", ""},
-                                              {"Content-Type", "application/json"}},
-                                             body));
+  auto resp =
+      RoundTrip(addr(), BuildRequest("POST", "/2018-06-01/runtime/invocation/id-1/error?q=1",
+                                     {{"Lambda-Runtime-Function-Error-Type", "Function.Boom"},
+                                      {"lambda-runtime-function-xray-error-cause", "{\"x\":1}"},
+                                      {"X-Empty-Req", ""},
+                                      {"Content-Type", "application/json"}},
+                                     body));
   ASSERT_TRUE(resp.ok()) << resp.status().message();
   EXPECT_EQ(resp->status, 202);
   EXPECT_EQ(resp->body, std::string("\x00resp\xfe", 6));
@@ -123,7 +125,8 @@ TEST_F(DelegatorTest, ForwardsMethodPathHeadersAndBinaryBodyByteExact) {
   EXPECT_EQ(*FindHeader(seen[0].headers, "Lambda-Runtime-Function-Error-Type"), "Function.Boom");
   // Original spelling of the name is kept.
   bool spelled = false;
-  for (const auto& h : seen[0].headers) spelled |= h.name == "lambda-runtime-function-xray-error-cause";
+  for (const auto& h : seen[0].headers)
+    spelled |= h.name == "lambda-runtime-function-xray-error-cause";
   EXPECT_TRUE(spelled);
   ASSERT_NE(FindHeader(seen[0].headers, "X-Empty-Req"), nullptr);
   EXPECT_EQ(*FindHeader(seen[0].headers, "X-Empty-Req"), "");
@@ -136,8 +139,11 @@ TEST_F(DelegatorTest, DropsHopByHopHeadersBothWays) {
   upstream_.set_script([&](HttpRequest& req, RequestBody& b, ResponseWriter& out) {
     upstream_.Record(req, "", {});
     (void)b;
-    out.Respond(200, {{"Connection", "X-Secret-Resp"}, {"X-Secret-Resp", "1"}, {"Keep-Alive", "timeout=5"},
-                      {"X-Kept", "1"}},
+    out.Respond(200,
+                {{"Connection", "X-Secret-Resp"},
+                 {"X-Secret-Resp", "1"},
+                 {"Keep-Alive", "timeout=5"},
+                 {"X-Kept", "1"}},
                 "ok");
   });
   auto resp = RoundTrip(addr(), BuildRequest("GET", "/any/path",
@@ -189,22 +195,24 @@ TEST_F(DelegatorTest, StreamsChunkedBodyUpstreamChunkByChunkWithTrailers) {
   });
   auto fd = ConnectTcp(addr());
   ASSERT_TRUE(fd.ok());
-  ASSERT_TRUE(SendAll(fd->get(),
-                      "POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\nHost: x\r\n"
-                      "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
-                      "Transfer-Encoding: chunked\r\n"
-                      "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n"
-                      "\r\n5\r\nfirst\r\n")
-                  .ok());
+  ASSERT_TRUE(
+      SendAll(fd->get(),
+              "POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\nHost: x\r\n"
+              "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+              "Transfer-Encoding: chunked\r\n"
+              "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n"
+              "\r\n5\r\nfirst\r\n")
+          .ok());
   // The first chunk reaches the upstream while the runtime has not sent more.
   auto piece = first_piece.get_future();
   ASSERT_EQ(piece.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(piece.get(), "first");
   release.set_value();
-  ASSERT_TRUE(SendAll(fd->get(),
-                      "6\r\nsecond\r\n0\r\nLambda-Runtime-Function-Error-Type: Function.Late\r\n"
-                      "Lambda-Runtime-Function-Error-Body: eyJlcnJvck1lc3NhZ2UiOiJsYXRlIn0=\r\n\r\n")
-                  .ok());
+  ASSERT_TRUE(
+      SendAll(fd->get(),
+              "6\r\nsecond\r\n0\r\nLambda-Runtime-Function-Error-Type: Function.Late\r\n"
+              "Lambda-Runtime-Function-Error-Body: eyJlcnJvck1lc3NhZ2UiOiJsYXRlIn0=\r\n\r\n")
+          .ok());
   auto resp = ReadResponse(fd->get());
   ASSERT_TRUE(resp.ok()) << resp.status().message();
   EXPECT_EQ(resp->status, 202);
@@ -235,7 +243,8 @@ TEST_F(DelegatorTest, ChunkedAnswerWithTrailersReachesTheRuntime) {
 
 TEST_F(DelegatorTest, UpstreamRefusalOfLargeBodyReachesRuntimeUnchanged) {
   const std::string too_large =
-      "{\"errorType\":\"RequestEntityTooLarge\",\"errorMessage\":\"Exceeded maximum allowed payload "
+      "{\"errorType\":\"RequestEntityTooLarge\",\"errorMessage\":\"Exceeded maximum allowed "
+      "payload "
       "size (6291556 bytes).\"}";
   upstream_.set_script([&](HttpRequest&, RequestBody& b, ResponseWriter& out) {
     auto all = b.ReadAll(6291556);
@@ -303,10 +312,13 @@ TEST_F(DelegatorTest, TracksUnansweredInvocations) {
       out.Respond(202, {}, "{\"status\":\"OK\"}");
   });
   EXPECT_FALSE(delegator_->progress().next_called);
-  ASSERT_TRUE(RoundTrip(addr(), BuildRequest("GET", "/2018-06-01/runtime/invocation/next", {}, "")).ok());
+  ASSERT_TRUE(
+      RoundTrip(addr(), BuildRequest("GET", "/2018-06-01/runtime/invocation/next", {}, "")).ok());
   EXPECT_EQ(delegator_->progress().unanswered, std::vector<std::string>{"req-7"});
   ASSERT_TRUE(
-      RoundTrip(addr(), BuildRequest("POST", "/2018-06-01/runtime/invocation/req-7/response", {}, "r")).ok());
+      RoundTrip(addr(),
+                BuildRequest("POST", "/2018-06-01/runtime/invocation/req-7/response", {}, "r"))
+          .ok());
   EXPECT_TRUE(delegator_->progress().unanswered.empty());
 }
 
@@ -360,7 +372,8 @@ TEST_F(DelegatorTest, MalformedRequestLeavesOtherConnectionsWorking) {
   auto huge = RoundTrip(addr(), "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n");
   ASSERT_TRUE(huge.ok());
   EXPECT_EQ(huge->status, 431);
-  auto absolute = RoundTrip(addr(), "GET http://169.254.169.254/latest HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto absolute =
+      RoundTrip(addr(), "GET http://169.254.169.254/latest HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(absolute.ok());
   EXPECT_EQ(absolute->status, 400);
   ASSERT_TRUE(SendAll(good->get(), BuildRequest("GET", "/still-fine", {}, "")).ok());

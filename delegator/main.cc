@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
 
   auto level = ParseLogLevel(log_level);
   if (!level) {
-    std::fprintf(stderr, "anysnap-delegator: --log-level \"%s\" is not a level\n", log_level.c_str());
+    std::fprintf(stderr, "anysnap-delegator: --log-level \"%s\" is not a level\n",
+                 log_level.c_str());
     return 2;
   }
   Log().Configure("anysnap-delegator", *level, LogFormat::kText);

@@ -34,7 +34,8 @@ Status ResponseWriter::Respond(int status, const HttpHeaders& headers, std::stri
 
 Status ResponseWriter::RespondError(int status, std::string_view error_type,
                                     std::string_view message) {
-  return Respond(status, {{"Content-Type", "application/json"}}, ErrorDocument(error_type, message));
+  return Respond(status, {{"Content-Type", "application/json"}},
+                 ErrorDocument(error_type, message));
 }
 
 namespace {
@@ -410,10 +411,10 @@ void Connection::ResetForNextRequest() {
 void Connection::AnswerFault() {
   if (fault_ == ParseFault::kClosed || fault_ == ParseFault::kIo || started_) return;
   int status = fault_ == ParseFault::kHeadersTooLarge ? 431 : 400;
-  std::string detail = fault_ == ParseFault::kHeadersTooLarge
-                           ? "request header section exceeds " +
-                                 std::to_string(options_.max_header_bytes) + " bytes"
-                           : fault_detail_;
+  std::string detail =
+      fault_ == ParseFault::kHeadersTooLarge
+          ? "request header section exceeds " + std::to_string(options_.max_header_bytes) + " bytes"
+          : fault_detail_;
   Log().Warn("rejected request from " + peer_ + ": " + std::to_string(status) + " " + detail);
   request_.keep_alive = false;
   close_after_ = true;
@@ -479,7 +480,9 @@ Status HttpServer::Listen(const HostPort& address) {
   return Status::Ok();
 }
 
-void HttpServer::Start() { accept_thread_ = std::thread([this] { AcceptLoop(); }); }
+void HttpServer::Start() {
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+}
 
 void HttpServer::AcceptLoop() {
   while (!stopping_.load()) {
@@ -508,8 +511,9 @@ void HttpServer::AcceptLoop() {
       }
       open_fds_[fd] = true;
     }
-    std::thread([this, fd, peer = std::move(peer)]() mutable { Serve(fd, std::move(peer)); })
-        .detach();
+    std::thread([this, fd, peer = std::move(peer)]() mutable {
+      Serve(fd, std::move(peer));
+    }).detach();
   }
 }
 

@@ -23,9 +23,10 @@ TEST(RuntimeApiTest, ClassifiesEveryEndpoint) {
 }
 
 TEST(RuntimeApiTest, EverythingElseIsOther) {
-  for (const char* t : {"/", "/2020-01-01/extension/register", "/2018-06-01/runtime/invocation//response",
-                        "/2018-06-01/runtime/invocation/x/other", "/2018-06-01/runtime/invocation/next/x",
-                        "/2018-06-01/runtime/invocation/x"}) {
+  for (const char* t :
+       {"/", "/2020-01-01/extension/register", "/2018-06-01/runtime/invocation//response",
+        "/2018-06-01/runtime/invocation/x/other", "/2018-06-01/runtime/invocation/next/x",
+        "/2018-06-01/runtime/invocation/x"}) {
     EXPECT_EQ(ClassifyRuntimeTarget(t).endpoint, RuntimeEndpoint::kOther) << t;
   }
 }

@@ -74,7 +74,8 @@ bool IsDeadConnection(CURLcode code) {
 }
 
 std::string_view TrimLine(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
     s.remove_suffix(1);
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   return s;
@@ -89,7 +90,8 @@ void AddHeaderLine(std::string_view line, HttpHeaders& into) {
   }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return;
-  into.push_back({std::string(line.substr(0, colon)), std::string(TrimLine(line.substr(colon + 1)))});
+  into.push_back(
+      {std::string(line.substr(0, colon)), std::string(TrimLine(line.substr(colon + 1)))});
 }
 
 // The state of one request/response exchange driven by curl's callbacks.
@@ -212,7 +214,8 @@ size_t OnHeader(char* buffer, size_t size, size_t nitems, void* userp) {
   if (line.substr(0, 5) == "HTTP/") {
     ex->headers.clear();
     size_t sp = line.find(' ');
-    ex->status = sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
+    ex->status =
+        sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
     return total;
   }
   if (TrimLine(line).empty()) {
@@ -395,9 +398,9 @@ ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& 
       curl_easy_setopt(curl, CURLOPT_READDATA, &ex);
       curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, &SeekBody);
       curl_easy_setopt(curl, CURLOPT_SEEKDATA, &ex);
-      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
-                       request.chunked ? curl_off_t{-1}
-                                       : static_cast<curl_off_t>(*request.content_length));
+      curl_easy_setopt(
+          curl, CURLOPT_INFILESIZE_LARGE,
+          request.chunked ? curl_off_t{-1} : static_cast<curl_off_t>(*request.content_length));
       if (request.chunked) {
         curl_easy_setopt(curl, CURLOPT_TRAILERFUNCTION, &SendTrailers);
         curl_easy_setopt(curl, CURLOPT_TRAILERDATA, &ex);
@@ -452,8 +455,9 @@ ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& 
     }
     outcome.error = CurlError(rc, error_buffer);
     outcome.status = 502;
-    out.RespondError(502, "Delegator.UpstreamUnavailable",
-                     "Runtime API at " + upstream_.ToString() + " failed: " + outcome.error.message());
+    out.RespondError(
+        502, "Delegator.UpstreamUnavailable",
+        "Runtime API at " + upstream_.ToString() + " failed: " + outcome.error.message());
     break;
   }
   Checkin(std::move(handle));
@@ -471,7 +475,8 @@ Result<UpstreamResponse> UpstreamClient::Call(std::string_view method, std::stri
   CapturingWriter sink;
   ForwardOutcome outcome = Forward(request, source, sink);
   if (!outcome.answered_by_upstream) {
-    return outcome.error.ok() ? Status::Unavailable("no answer from the Runtime API") : outcome.error;
+    return outcome.error.ok() ? Status::Unavailable("no answer from the Runtime API")
+                              : outcome.error;
   }
   if (!outcome.error.ok()) return outcome.error;
   return std::move(sink.response);

@@ -54,10 +54,16 @@ class Function {
 
   // Starts the wrapper as Lambda's managed bootstrap would: wrapper + java argv.
   void Start(const std::string& interpreter = "/var/lang/bin/java") {
-    std::vector<std::string> argv = {
-        "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$ANYSNAP_TEST_STDERR\"", kBin + "/anysnap-wrapper",
-        interpreter, "-XX:+TieredCompilation", "-classpath", "/var/runtime/lib/*",
-        "com.amazonaws.services.lambda.runtime.api.client.AWSLambda", "index.handler"};
+    std::vector<std::string> argv = {"/bin/sh",
+                                     "-c",
+                                     "exec \"$0\" \"$@\" 2>\"$ANYSNAP_TEST_STDERR\"",
+                                     kBin + "/anysnap-wrapper",
+                                     interpreter,
+                                     "-XX:+TieredCompilation",
+                                     "-classpath",
+                                     "/var/runtime/lib/*",
+                                     "com.amazonaws.services.lambda.runtime.api.client.AWSLambda",
+                                     "index.handler"};
     EnvMap env = env_;
     env["ANYSNAP_TEST_STDERR"] = stderr_path_;
     Status s = wrapper_.Start(argv, env);
@@ -112,7 +118,8 @@ std::string PythonRuntime() { return "python3 " + kFixtures + "/python/runtime.p
 
 TEST(WrapperBlackBox, BashBootstrapAnswersEvents) {
   Function fn;
-  fn.Set("LAMBDA_TASK_ROOT", kFixtures + "/bash");  // default ANYSNAP_RUNTIME: $LAMBDA_TASK_ROOT/bootstrap
+  fn.Set("LAMBDA_TASK_ROOT",
+         kFixtures + "/bash");  // default ANYSNAP_RUNTIME: $LAMBDA_TASK_ROOT/bootstrap
   fn.Start();
   for (int i = 0; i < 3; ++i) {
     InvocationResult r = fn.Invoke("{\"n\":" + std::to_string(i) + "}");
@@ -134,7 +141,8 @@ TEST(WrapperBlackBox, NodeAwsLambdaRicAnswersEvents) {
   for (int i = 0; i < 3; ++i) {
     InvocationResult r = fn.Invoke("{\"n\":" + std::to_string(i) + "}");
     ASSERT_EQ(r.kind, InvocationResult::Kind::kResponse) << r.body << fn.Stderr();
-    EXPECT_NE(r.body.find("\"echo\":{\"n\":" + std::to_string(i) + "}"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("\"echo\":{\"n\":" + std::to_string(i) + "}"), std::string::npos)
+        << r.body;
     EXPECT_NE(r.body.find(r.request_id), std::string::npos);
     // The runtime talks to the delegator, not to the real API.
     EXPECT_EQ(r.body.find(fn.server().address().ToString()), std::string::npos) << r.body;
@@ -206,9 +214,10 @@ TEST(WrapperBlackBox, SixMegabytesPassAndSevenGet413) {
   EXPECT_EQ(seven.error_type, "Function.ResponseSizeTooLarge");
   // The runtime saw the upstream's 413 unchanged and carries on.
   InvocationResult last = fn.Invoke("{\"action\":\"last_status\"}");
-  EXPECT_EQ(last.body,
-            "{\"status\": 413, \"body\": \"{\\\"errorType\\\":\\\"RequestEntityTooLarge\\\","
-            "\\\"errorMessage\\\":\\\"Exceeded maximum allowed payload size (6291556 bytes).\\\"}\"}");
+  EXPECT_EQ(
+      last.body,
+      "{\"status\": 413, \"body\": \"{\\\"errorType\\\":\\\"RequestEntityTooLarge\\\","
+      "\\\"errorMessage\\\":\\\"Exceeded maximum allowed payload size (6291556 bytes).\\\"}\"}");
 }
 
 TEST(WrapperBlackBox, EightConcurrentNextCallsAreNotSerialised) {
@@ -244,7 +253,8 @@ TEST(WrapperBlackBox, MalformedHttpToTheDelegatorLeavesTheFunctionWorking) {
   auto bad = testing::RoundTrip(*delegator, "GET /x HTTP/1.1\r\nBad Header\r\n\r\n");
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->status, 400);
-  auto proxy = testing::RoundTrip(*delegator, "GET http://example.com/ HTTP/1.1\r\nHost: e\r\n\r\n");
+  auto proxy =
+      testing::RoundTrip(*delegator, "GET http://example.com/ HTTP/1.1\r\nHost: e\r\n\r\n");
   ASSERT_TRUE(proxy.ok());
   EXPECT_EQ(proxy->status, 400);
   EXPECT_EQ(fn.Invoke("{\"after\":1}").body, "{\"after\":1}");
@@ -271,7 +281,8 @@ TEST(WrapperBlackBox, CrashDuringInitReportsInitError) {
   auto init = fn.server().init_error();
   ASSERT_TRUE(init.has_value());
   EXPECT_EQ(init->error_type, "Runtime.ExitError");
-  EXPECT_NE(init->body.find("exited with status 2 before its first invocation/next"), std::string::npos)
+  EXPECT_NE(init->body.find("exited with status 2 before its first invocation/next"),
+            std::string::npos)
       << init->body;
 }
 
@@ -310,7 +321,8 @@ TEST(WrapperBlackBox, BadSettingIsOneLineAndInvalidConfiguration) {
   EXPECT_EQ(init->error_type, "Runtime.InvalidConfiguration");
   EXPECT_NE(init->body.find("ANYSNAP_PRIME_ROUNDS"), std::string::npos);
   std::string err = fn.Stderr();
-  EXPECT_NE(err.find("ERROR ANYSNAP_PRIME_ROUNDS=\"abc\": expected a whole number"), std::string::npos)
+  EXPECT_NE(err.find("ERROR ANYSNAP_PRIME_ROUNDS=\"abc\": expected a whole number"),
+            std::string::npos)
       << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 }
@@ -319,7 +331,8 @@ TEST(WrapperBlackBox, DisableExecsTheOriginalCommandUntouched) {
   std::string out = ::testing::TempDir() + "/disabled-out";
   std::remove(out.c_str());
   std::string java = ::testing::TempDir() + "/fake-java";
-  std::ofstream(java) << "#!/bin/sh\necho \"$AWS_LAMBDA_RUNTIME_API|$#|$5\" > \"$ANYSNAP_TEST_OUT\"\n";
+  std::ofstream(java)
+      << "#!/bin/sh\necho \"$AWS_LAMBDA_RUNTIME_API|$#|$5\" > \"$ANYSNAP_TEST_OUT\"\n";
   chmod(java.c_str(), 0755);
   Function fn;
   fn.Set("ANYSNAP_DISABLE", "true");

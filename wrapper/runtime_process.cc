@@ -40,7 +40,8 @@ ExecPlan PlanExec(const std::vector<std::string>& argv, const EnvMap& env) {
     size_t start = 0;
     for (;;) {
       size_t colon = dirs.find(':', start);
-      std::string dir = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      std::string dir =
+          dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
       plan.candidates.push_back((dir.empty() ? "." : dir) + "/" + file);
       if (colon == std::string::npos) break;
       start = colon + 1;
@@ -140,7 +141,8 @@ int ShellExitStatus(int wait_status) {
 }
 
 std::string DescribeWaitStatus(int wait_status) {
-  if (WIFEXITED(wait_status)) return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
+  if (WIFEXITED(wait_status))
+    return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
   if (WIFSIGNALED(wait_status)) {
     int sig = WTERMSIG(wait_status);
     return "was killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";

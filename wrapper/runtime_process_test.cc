@@ -55,7 +55,9 @@ TEST(RuntimeProcessTest, SignalDeathMapsTo128PlusN) {
 TEST(RuntimeProcessTest, PassesExactlyTheGivenEnvironment) {
   std::string out = ::testing::TempDir() + "/env-out";
   RuntimeProcess p;
-  ASSERT_TRUE(p.Start({"sh", "-c", "echo \"$ONLY_THIS\" > " + out}, {{"PATH", "/usr/bin:/bin"}, {"ONLY_THIS", "v 1"}}).ok());
+  ASSERT_TRUE(p.Start({"sh", "-c", "echo \"$ONLY_THIS\" > " + out},
+                      {{"PATH", "/usr/bin:/bin"}, {"ONLY_THIS", "v 1"}})
+                  .ok());
   EXPECT_EQ(ShellExitStatus(WaitFor(p)), 0);
   std::ifstream in(out);
   std::string line;
@@ -66,7 +68,8 @@ TEST(RuntimeProcessTest, PassesExactlyTheGivenEnvironment) {
 TEST(RuntimeProcessTest, KillGroupEndsGrandchildren) {
   std::string pidfile = ::testing::TempDir() + "/grandchild-pid";
   RuntimeProcess p;
-  ASSERT_TRUE(p.Start({"sh", "-c", "sleep 60 & echo $! > " + pidfile + "; exit 0"}, BasicEnv()).ok());
+  ASSERT_TRUE(
+      p.Start({"sh", "-c", "sleep 60 & echo $! > " + pidfile + "; exit 0"}, BasicEnv()).ok());
   EXPECT_EQ(ShellExitStatus(WaitFor(p)), 0);
   p.KillGroup();
   std::ifstream in(pidfile);

@@ -23,8 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 std::string Millis(Clock::duration d) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f",
-                std::chrono::duration<double, std::milli>(d).count());
+  std::snprintf(buf, sizeof(buf), "%.2f", std::chrono::duration<double, std::milli>(d).count());
   return buf;
 }
 
@@ -50,8 +49,8 @@ std::string TodayUtc() {
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buf[16];
-  std::snprintf(buf, sizeof(buf), "%04d/%02d/%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-                tm.tm_mday % 100);
+  std::snprintf(buf, sizeof(buf), "%04d/%02d/%02d", (tm.tm_year + 1900) % 10000,
+                (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
   return buf;
 }
 
@@ -200,7 +199,8 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
 
   sigset_t signals;
   sigemptyset(&signals);
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) sigaddset(&signals, s);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD})
+    sigaddset(&signals, s);
   int wait_status = 0;
   for (;;) {
     siginfo_t info;

@@ -34,7 +34,8 @@ TEST(RuntimeCommandTest, ChainComesFirst) {
   Config c;
   c.chain = {"/opt/otel-instrument"};
   c.runtime = {"node", "index.js"};
-  EXPECT_EQ(RuntimeCommand(c), (std::vector<std::string>{"/opt/otel-instrument", "node", "index.js"}));
+  EXPECT_EQ(RuntimeCommand(c),
+            (std::vector<std::string>{"/opt/otel-instrument", "node", "index.js"}));
 }
 
 }  // namespace

@@ -50,10 +50,10 @@ struct HttpRequest {
   int http_major = 1;
   int http_minor = 1;
   HttpHeaders headers;
-  bool chunked = false;                   // Transfer-Encoding: chunked
+  bool chunked = false;                    // Transfer-Encoding: chunked
   std::optional<uint64_t> content_length;  // from Content-Length
-  bool keep_alive = true;                 // the client wants the connection kept
-  std::string peer;                       // "host:port" of the client
+  bool keep_alive = true;                  // the client wants the connection kept
+  std::string peer;                        // "host:port" of the client
 
   // Returns true iff the request carries a body (chunked or a non-zero length).
   bool has_body() const { return chunked || content_length.value_or(0) > 0; }

@@ -37,11 +37,21 @@ class Logger {
   bool Enabled(LogLevel level) const { return level >= this->level(); }
 
   void Write(LogLevel level, std::string_view message);
-  void Trace(std::string_view m) { if (Enabled(LogLevel::kTrace)) Write(LogLevel::kTrace, m); }
-  void Debug(std::string_view m) { if (Enabled(LogLevel::kDebug)) Write(LogLevel::kDebug, m); }
-  void Info(std::string_view m) { if (Enabled(LogLevel::kInfo)) Write(LogLevel::kInfo, m); }
-  void Warn(std::string_view m) { if (Enabled(LogLevel::kWarn)) Write(LogLevel::kWarn, m); }
-  void Error(std::string_view m) { if (Enabled(LogLevel::kError)) Write(LogLevel::kError, m); }
+  void Trace(std::string_view m) {
+    if (Enabled(LogLevel::kTrace)) Write(LogLevel::kTrace, m);
+  }
+  void Debug(std::string_view m) {
+    if (Enabled(LogLevel::kDebug)) Write(LogLevel::kDebug, m);
+  }
+  void Info(std::string_view m) {
+    if (Enabled(LogLevel::kInfo)) Write(LogLevel::kInfo, m);
+  }
+  void Warn(std::string_view m) {
+    if (Enabled(LogLevel::kWarn)) Write(LogLevel::kWarn, m);
+  }
+  void Error(std::string_view m) {
+    if (Enabled(LogLevel::kError)) Write(LogLevel::kError, m);
+  }
 
   // Renders one line (with its trailing newline) without writing it.
   std::string Format(LogLevel level, std::string_view message) const;

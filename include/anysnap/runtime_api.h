@@ -25,18 +25,19 @@ inline constexpr std::string_view kCognitoIdentityHeader = "Lambda-Runtime-Cogni
 inline constexpr std::string_view kTenantIdHeader = "Lambda-Runtime-Aws-Tenant-Id";
 inline constexpr std::string_view kErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
 inline constexpr std::string_view kErrorBodyTrailer = "Lambda-Runtime-Function-Error-Body";
-inline constexpr std::string_view kXrayErrorCauseHeader = "Lambda-Runtime-Function-XRay-Error-Cause";
+inline constexpr std::string_view kXrayErrorCauseHeader =
+    "Lambda-Runtime-Function-XRay-Error-Cause";
 inline constexpr std::string_view kResponseModeHeader = "Lambda-Runtime-Function-Response-Mode";
 
 // The Runtime API endpoint a request target addresses (query strings ignored).
 enum class RuntimeEndpoint {
-  kNext,            // GET invocation/next
-  kResponse,        // POST invocation/{id}/response
-  kInvocationError, // POST invocation/{id}/error
-  kInitError,       // POST init/error
-  kRestoreNext,     // GET restore/next
-  kRestoreError,    // POST restore/error
-  kOther,           // anything else: other API families, unknown paths
+  kNext,             // GET invocation/next
+  kResponse,         // POST invocation/{id}/response
+  kInvocationError,  // POST invocation/{id}/error
+  kInitError,        // POST init/error
+  kRestoreNext,      // GET restore/next
+  kRestoreError,     // POST restore/error
+  kOther,            // anything else: other API families, unknown paths
 };
 
 struct RuntimeTarget {

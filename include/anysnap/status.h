@@ -22,12 +22,12 @@ class Status {
     kInvalidArgument,  // bad input: a setting, a request, a path
     kNotFound,
     kPermissionDenied,
-    kIoError,         // a system call failed
-    kUnavailable,     // a peer is gone or unreachable
-    kProtocolError,   // a peer broke HTTP or the Runtime API
-    kTooLarge,        // a size limit was exceeded
+    kIoError,        // a system call failed
+    kUnavailable,    // a peer is gone or unreachable
+    kProtocolError,  // a peer broke HTTP or the Runtime API
+    kTooLarge,       // a size limit was exceeded
     kTimedOut,
-    kAborted,         // stopped on purpose (shutdown)
+    kAborted,  // stopped on purpose (shutdown)
     kInternal,
   };
 
@@ -71,16 +71,25 @@ Status PosixError(std::string_view context, int err);
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "a Result built from a Status must be an error");
   }
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    assert(ok());
+    return *value_;
+  }
+  const T& value() const& {
+    assert(ok());
+    return *value_;
+  }
+  T&& value() && {
+    assert(ok());
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -94,9 +103,9 @@ class Result {
 }  // namespace anysnap
 
 // Returns early from the enclosing function when `expr` is not OK.
-#define ANYSNAP_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    ::anysnap::Status anysnap_status_ = (expr);    \
+#define ANYSNAP_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::anysnap::Status anysnap_status_ = (expr);        \
     if (!anysnap_status_.ok()) return anysnap_status_; \
   } while (0)
 

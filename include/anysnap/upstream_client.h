@@ -39,11 +39,11 @@ namespace anysnap {
 
 // What Forward() did, for the caller's bookkeeping and logs.
 struct ForwardOutcome {
-  int status = 0;              // upstream status, or the one anysnap answered itself
+  int status = 0;  // upstream status, or the one anysnap answered itself
   bool answered_by_upstream = false;
-  bool retried = false;        // sent twice because the first connection was dead
+  bool retried = false;          // sent twice because the first connection was dead
   HttpHeaders response_headers;  // the upstream's, when answered_by_upstream
-  Status error;                // why the exchange failed, if it did
+  Status error;                  // why the exchange failed, if it did
 };
 
 // A complete answer to a Call().

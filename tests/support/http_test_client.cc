@@ -112,7 +112,8 @@ std::string BuildRequest(const std::string& method, const std::string& target,
                          const HttpHeaders& headers, const std::string& body) {
   std::string raw = method + " " + target + " HTTP/1.1\r\nHost: test\r\n";
   for (const auto& h : headers) raw += h.name + ": " + h.value + "\r\n";
-  if (!body.empty() || method == "POST") raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   raw += "\r\n";
   raw += body;
   return raw;

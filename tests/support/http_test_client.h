@@ -25,7 +25,8 @@ struct TestResponse {
 Result<TestResponse> ReadResponse(int fd, bool head_request = false);
 
 // Connects, sends `raw`, reads one response, closes.
-Result<TestResponse> RoundTrip(const HostPort& to, const std::string& raw, bool head_request = false);
+Result<TestResponse> RoundTrip(const HostPort& to, const std::string& raw,
+                               bool head_request = false);
 
 // Builds "METHOD target HTTP/1.1" with the headers, a Content-Length and body.
 std::string BuildRequest(const std::string& method, const std::string& target,
