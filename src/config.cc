@@ -1,5 +1,7 @@
 #include "anysnap/config.h"
 
+#include "anysnap/ascii.h"
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -97,19 +99,6 @@ std::optional<std::string> CheckText(std::string_view text, bool multiline) {
     i += len;
   }
   return std::nullopt;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 std::vector<std::string_view> SplitOn(std::string_view s, char sep) {
@@ -450,7 +439,7 @@ class ConfigLoader {
 
   // Parses one hook: a loopback http URL or a command line.
   Result<std::optional<HookSpec>> ParseHook(std::string_view line) {
-    line = Trim(line);
+    line = TrimBlanks(line);
     if (line.empty() || line.front() == '#') return std::optional<HookSpec>();
     HookSpec hook;
     hook.text = std::string(line);
@@ -572,7 +561,7 @@ class ConfigLoader {
     }
     std::optional<uint64_t> before, after;
     for (std::string_view item : SplitOn(raw.text, ',')) {
-      item = Trim(item);
+      item = TrimBlanks(item);
       size_t eq = item.find('=');
       std::string_view key = eq == std::string_view::npos ? item : item.substr(0, eq);
       std::optional<uint64_t>* slot = key == "before" ? &before : key == "after" ? &after : nullptr;
@@ -655,7 +644,7 @@ class ConfigLoader {
       std::vector<bool> chosen(kAuditHazardKinds.size(), false);
       bool any = false;
       for (std::string_view item : items) {
-        item = Trim(item);
+        item = TrimBlanks(item);
         if (item.empty()) continue;
         any = true;
         if (EqualsIgnoreCase(item, "all")) {

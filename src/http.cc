@@ -6,26 +6,6 @@
 
 namespace anysnap {
 
-namespace {
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
 const std::string* FindHeader(const HttpHeaders& headers, std::string_view name) {
   for (const auto& h : headers) {
     if (EqualsIgnoreCase(h.name, name)) return &h.value;
@@ -36,7 +16,7 @@ const std::string* FindHeader(const HttpHeaders& headers, std::string_view name)
 bool HeaderListContains(std::string_view value, std::string_view token) {
   while (!value.empty()) {
     size_t comma = value.find(',');
-    std::string_view item = Trim(value.substr(0, comma));
+    std::string_view item = TrimBlanks(value.substr(0, comma));
     if (EqualsIgnoreCase(item, token)) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
@@ -116,7 +96,7 @@ std::string_view ReasonPhrase(int status) {
 }
 
 std::optional<uint64_t> ParseContentLength(std::string_view value) {
-  value = Trim(value);
+  value = TrimBlanks(value);
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (value.empty() || ec != std::errc() || end != value.data() + value.size()) return std::nullopt;

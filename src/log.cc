@@ -1,5 +1,7 @@
 #include "anysnap/log.h"
 
+#include "anysnap/ascii.h"
+
 #include <unistd.h>
 
 #include <cctype>
@@ -11,16 +13,6 @@
 namespace anysnap {
 
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 // ISO 8601 UTC with milliseconds, as Lambda's JSON logs carry.
 std::string Timestamp() {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "anysnap/ascii.h"
+
 namespace anysnap {
 
 struct HttpHeader {
@@ -18,9 +20,6 @@ struct HttpHeader {
   std::string value;
 };
 using HttpHeaders = std::vector<HttpHeader>;
-
-// Returns true iff `a` and `b` are equal ignoring ASCII case.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 // Returns the value of the first header named `name` (any case), or nullptr.
 const std::string* FindHeader(const HttpHeaders& headers, std::string_view name);
