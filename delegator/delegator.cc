@@ -26,7 +26,15 @@ class Delegator::Proxy final : public HttpHandler {
           target.endpoint == RuntimeEndpoint::kInvocationError)
         unanswered_.erase(target.request_id);
     }
-    ForwardOutcome outcome = upstream_->Forward(request, body, out, long_poll);
+    ForwardOutcome outcome;
+    if (target.endpoint == RuntimeEndpoint::kNext) {
+      // The event's id is recorded before a byte of it reaches the runtime: a
+      // runtime that dies the moment it has its event still has it reported.
+      DeliveryRecorder recorder(&out, this);
+      outcome = upstream_->Forward(request, body, recorder, long_poll);
+    } else {
+      outcome = upstream_->Forward(request, body, out, long_poll);
+    }
     Observe(target, outcome);
     if (!outcome.error.ok()) {
       Log().Warn(request.method + " " + request.target + ": " + outcome.error.message());
@@ -48,16 +56,34 @@ class Delegator::Proxy final : public HttpHandler {
   }
 
  private:
+  // Passes a next's answer through, noting the request id it delivers.
+  class DeliveryRecorder final : public ResponseWriter {
+   public:
+    DeliveryRecorder(ResponseWriter* out, Proxy* proxy) : out_(out), proxy_(proxy) {}
+    Status Begin(int status, const HttpHeaders& headers,
+                 std::optional<uint64_t> length) override {
+      if (status == 200) {
+        if (const std::string* id = FindHeader(headers, kRequestIdHeader)) {
+          std::lock_guard<std::mutex> lock(proxy_->mu_);
+          proxy_->unanswered_.insert(*id);
+        }
+      }
+      return out_->Begin(status, headers, length);
+    }
+    Status Write(std::string_view data) override { return out_->Write(data); }
+    Status End(const HttpHeaders& trailers) override { return out_->End(trailers); }
+    bool started() const override { return out_->started(); }
+    void CloseAfterResponse() override { out_->CloseAfterResponse(); }
+
+   private:
+    ResponseWriter* const out_;
+    Proxy* const proxy_;
+  };
+
   void Observe(const RuntimeTarget& target, const ForwardOutcome& outcome) {
     if (!outcome.answered_by_upstream) return;
     std::lock_guard<std::mutex> lock(mu_);
     switch (target.endpoint) {
-      case RuntimeEndpoint::kNext:
-        if (outcome.status == 200) {
-          if (const std::string* id = FindHeader(outcome.response_headers, kRequestIdHeader))
-            unanswered_.insert(*id);
-        }
-        break;
       case RuntimeEndpoint::kInitError:
         if (outcome.status == 202) progress_.init_error_reported = true;
         break;
