@@ -130,5 +130,13 @@ TEST(LambdaLaunchTest, WithoutAWrapperABadConfigurationIsAnError) {
   EXPECT_TRUE(PlanLaunch(f, kApi, "/w", NoFiles(), NothingExists).ok());
 }
 
+TEST(LambdaLaunchTest, TheTemplatesExampleAnysnapJsonIsAValidConfiguration) {
+  FunctionSettings f = Function();
+  f.task_root = std::string(ANYSNAP_SOURCE_DIR) + "/templates";
+  auto plan = PlanLaunch(f, kApi, "", ReadWholeFile, FileExists);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->argv, (std::vector<std::string>{"/var/task/bootstrap"}));
+}
+
 }  // namespace
 }  // namespace anysnap

@@ -94,6 +94,8 @@ struct RunFlags {
 };
 
 void AddRunFlags(CLI::App* run, RunFlags& f) {
+  // A flag given twice takes its last value, so scripts can append overrides.
+  run->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   run->add_option("--task-root", f.task_root, "The function's folder (LAMBDA_TASK_ROOT)")
       ->required();
   run->add_option("--layer", f.layer,

@@ -280,6 +280,30 @@ TEST_F(LocalRunTest, ABadRuntimeSettingIsAnErrorBeforeAnythingRuns) {
   EXPECT_NE(result.status().message().find("ANYSNAP_RUNTIME"), std::string::npos);
 }
 
+TEST(BashSampleTest, AnswersFromItsPrimeTable) {
+  // samples/bash with a small table, so that its init is quick here.
+  LocalRunOptions options;
+  options.function.task_root = std::string(ANYSNAP_SOURCE_DIR) + "/samples/bash";
+  options.function.overrides = {{"PRIME_LIMIT", "20000"}};
+  options.events = {ReadTestFile(options.function.task_root + "/event.json"), R"({"n": 97})",
+                    R"({"n": "x"})"};
+  UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  options.function_output_fd = null.get();
+  auto result = RunLocally(options);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  ASSERT_EQ(result->invokes.size(), 3u);
+  EXPECT_NE(result->invokes[0].body.find(
+                R"({"n":12345,"primes_up_to_n":1474,"largest_prime_up_to_n":12343,)"),
+            std::string::npos)
+      << result->invokes[0].body;
+  EXPECT_NE(
+      result->invokes[1].body.find(R"({"n":97,"primes_up_to_n":25,"largest_prime_up_to_n":97,)"),
+      std::string::npos)
+      << result->invokes[1].body;
+  EXPECT_EQ(result->invokes[2].error_type, "Function.InvalidEvent");
+  EXPECT_EQ(result->environments, 1);
+}
+
 // --- The binary, from the outside ------------------------------------------
 
 // Runs anysnap-local with the test's own environment (the function's is built
