@@ -1,0 +1,251 @@
+// anysnap-local: a local Lambda. `run` starts a function the way Lambda's
+// java21 managed runtime does — through anysnap-wrapper, the exec wrapper —
+// sends it events and prints Lambda's START/END/REPORT lines.
+//
+// Output: the platform's lines and the function's own stdout and stderr go to
+// stderr (the log stream); each invoke's response or error document goes to
+// stdout, one per line. Exit status: 0 when every invoke succeeded, 1 when
+// one failed, 2 for a usage or setup error.
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "anysnap/environment.h"
+#include "anysnap/log.h"
+#include "local_run.h"
+
+namespace anysnap {
+namespace {
+
+constexpr int kExitFailedInvoke = 1;
+constexpr int kExitUsage = 2;
+
+// Set by SIGINT/SIGTERM; the run polls it.
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+extern "C" void OnStopSignal(int) { g_stop_requested.store(true, std::memory_order_relaxed); }
+
+void Write(FILE* to, std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), to);
+  std::fflush(to);
+}
+
+int Fail(const std::string& message) {
+  Write(stderr, "anysnap-local: " + message + "\n");
+  return kExitUsage;
+}
+
+// The directory holding this program.
+std::string ProgramDir() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : self.parent_path().string();
+}
+
+Result<std::string> AbsoluteDirectory(const std::string& path, const std::string& flag) {
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::canonical(path, ec);
+  if (ec) return Status::NotFound(flag + " " + path + ": " + ec.message());
+  if (!std::filesystem::is_directory(canonical)) {
+    return Status::InvalidArgument(flag + " " + path + ": not a directory" +
+                                   (canonical.extension() == ".zip"
+                                        ? " (unzip the layer first, e.g. unzip -q ZIP -d DIR)"
+                                        : ""));
+  }
+  return canonical.string();
+}
+
+Result<std::string> ReadEvent(const std::string& source) {
+  if (source == "-") {
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    if (std::cin.bad()) return Status::IoError("--event -: reading stdin failed");
+    return text;
+  }
+  auto text = ReadWholeFile(source);
+  if (!text.ok()) return text.status().WithContext("--event");
+  return text;
+}
+
+struct RunFlags {
+  std::string task_root;
+  std::string layer;
+  std::vector<std::string> events;
+  int count = 1;
+  std::vector<std::string> env;
+  bool no_wrapper = false;
+  std::string function_name;
+  std::string handler = "index.handler";
+  int memory_mb = 128;
+  std::string region = "us-east-1";
+  double timeout_s = 300;
+  double init_timeout_s = 10;
+  std::string log_level = "warn";
+};
+
+void AddRunFlags(CLI::App* run, RunFlags& f) {
+  // A flag given twice takes its last value, so scripts can append overrides.
+  run->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  run->add_option("--task-root", f.task_root, "The function's folder (LAMBDA_TASK_ROOT)")
+      ->required();
+  run->add_option("--layer", f.layer,
+                  "An unpacked layer standing in for /opt; the exec wrapper is its "
+                  "anysnap/bin/anysnap-wrapper (default: none, and the anysnap-wrapper next to "
+                  "this program; when this program sits in a layer's anysnap/bin/, that layer)");
+  run->add_option("--event", f.events,
+                  "A file holding one event, or - for stdin; repeatable (default: one {})")
+      ->type_name("FILE|-");
+  run->add_option("--count", f.count, "Send each event this many times")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  run->add_option("--env", f.env, "Set a variable in the function's environment; repeatable")
+      ->type_name("KEY=VALUE");
+  run->add_flag("--no-wrapper", f.no_wrapper,
+                "Start the runtime host that ANYSNAP_RUNTIME names directly, without the exec "
+                "wrapper (a baseline to compare against)");
+  run->add_option("--function-name", f.function_name,
+                  "AWS_LAMBDA_FUNCTION_NAME (default: the task root's folder name)");
+  run->add_option("--handler", f.handler, "_HANDLER")->capture_default_str();
+  run->add_option("--memory", f.memory_mb, "Memory size in MB")
+      ->check(CLI::Range(128, 10240))
+      ->capture_default_str();
+  run->add_option("--region", f.region, "AWS_REGION")->capture_default_str();
+  run->add_option("--timeout", f.timeout_s, "Function timeout in seconds")
+      ->check(CLI::Range(0.001, 900.0))
+      ->capture_default_str();
+  run->add_option("--init-timeout", f.init_timeout_s,
+                  "Longest init (start to first invocation/next) in seconds")
+      ->check(CLI::Range(0.001, 900.0))
+      ->capture_default_str();
+  run->add_option("--log-level", f.log_level, "anysnap-local's own log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+}
+
+std::chrono::milliseconds ToMilliseconds(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
+}
+
+int Run(const RunFlags& f) {
+  if (auto level = ParseLogLevel(f.log_level)) Log().set_level(*level);
+
+  LocalRunOptions options;
+  auto task_root = AbsoluteDirectory(f.task_root, "--task-root");
+  if (!task_root.ok()) return Fail(task_root.status().message());
+  options.function.task_root = *task_root;
+  options.function.function_name = f.function_name.empty()
+                                       ? std::filesystem::path(*task_root).filename().string()
+                                       : f.function_name;
+  options.function.handler = f.handler;
+  options.function.memory_mb = f.memory_mb;
+  options.function.region = f.region;
+  for (const std::string& kv : f.env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail("--env " + kv + ": expected KEY=VALUE");
+    options.function.overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+
+  std::string layer = f.layer;
+  const std::string program_dir = ProgramDir();
+  const std::filesystem::path program_path(program_dir);
+  if (layer.empty() && program_path.filename() == "bin" &&
+      program_path.parent_path().filename() == "anysnap") {
+    layer = program_path.parent_path().parent_path().string();  // running from a layer
+  }
+  if (!layer.empty()) {
+    auto dir = AbsoluteDirectory(layer, "--layer");
+    if (!dir.ok()) return Fail(dir.status().message());
+    options.function.layer_dir = *dir;
+  }
+  if (!f.no_wrapper) {
+    options.exec_wrapper = options.function.layer_dir.empty()
+                               ? program_dir + "/anysnap-wrapper"
+                               : options.function.layer_dir + "/anysnap/bin/anysnap-wrapper";
+  }
+
+  std::vector<std::string> sources = f.events;
+  if (std::count(sources.begin(), sources.end(), "-") > 1) {
+    return Fail("--event -: stdin can be read only once");
+  }
+  std::vector<std::string> bodies;
+  if (sources.empty()) bodies.push_back("{}");
+  for (const std::string& source : sources) {
+    auto body = ReadEvent(source);
+    if (!body.ok()) return Fail(body.status().message());
+    bodies.push_back(std::move(*body));
+  }
+  for (const std::string& body : bodies) {
+    for (int i = 0; i < f.count; ++i) options.events.push_back(body);
+  }
+
+  options.timeout = ToMilliseconds(f.timeout_s);
+  options.init_timeout = ToMilliseconds(f.init_timeout_s);
+  options.function_output_fd = STDERR_FILENO;
+  options.on_log = [](std::string_view line) { Write(stderr, line); };
+  options.on_outcome = [](const InvokeOutcome& outcome) {
+    std::string text = outcome.body;
+    if (text.empty() || text.back() != '\n') text += '\n';
+    Write(stdout, text);
+  };
+  options.stop_requested = &g_stop_requested;
+
+  auto result = RunLocally(options);
+  if (!result.ok()) {
+    std::string hint;
+    if (result.status().code() == Status::Code::kNotFound && !options.exec_wrapper.empty()) {
+      hint = " (build anysnap-wrapper, pass --layer DIR of an unpacked layer, or use --no-wrapper)";
+    }
+    return Fail(result.status().message() + hint);
+  }
+  size_t succeeded = 0;
+  for (const InvokeOutcome& o : result->invokes) succeeded += o.ok ? 1 : 0;
+  std::string summary = "anysnap-local: " + std::to_string(succeeded) + " of " +
+                        std::to_string(options.events.size()) + " invokes succeeded";
+  if (result->interrupted) summary += " (interrupted)";
+  Write(stderr, summary + "\n");
+  return result->all_succeeded(options.events.size()) ? 0 : kExitFailedInvoke;
+}
+
+int Main(int argc, char** argv) {
+  Log().Configure("anysnap-local", LogLevel::kWarn, LogFormat::kText);
+  // A closed stdout must not kill anysnap-local before it stops the runtime.
+  ::signal(SIGPIPE, SIG_IGN);
+  struct sigaction stop {};
+  stop.sa_handler = OnStopSignal;
+  sigemptyset(&stop.sa_mask);
+  ::sigaction(SIGINT, &stop, nullptr);
+  ::sigaction(SIGTERM, &stop, nullptr);
+
+  CLI::App app{"anysnap-local: a local Lambda for functions that use anysnap"};
+  app.set_version_flag("--version", "anysnap-local " ANYSNAP_VERSION);
+  app.require_subcommand(1);
+  RunFlags run_flags;
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Start the function as Lambda's java21 runtime does (through the exec wrapper), send "
+      "it the events one by one, print each response and Lambda's START/END/REPORT lines, "
+      "then stop it");
+  AddRunFlags(run, run_flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  return Run(run_flags);
+}
+
+}  // namespace
+}  // namespace anysnap
+
+int main(int argc, char** argv) { return anysnap::Main(argc, argv); }

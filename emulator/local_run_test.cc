@@ -1,0 +1,435 @@
+// Tests of `anysnap-local run`: RunLocally in process with a real bash
+// custom runtime (curl) as the function, then the anysnap-local binary from
+// the outside, without the exec wrapper and — when it is built — through it.
+#include "local_run.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "anysnap/unique_fd.h"
+#include "local_test_support.h"
+
+namespace anysnap {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CountOccurrences;
+using testing::ReadTestFile;
+using testing::RunCaptured;
+using testing::ScratchDir;
+using testing::TestEnvironment;
+using testing::WriteBashRuntime;
+using testing::WriteTestFile;
+
+const std::string kLocal = std::string(ANYSNAP_BIN_DIR) + "/anysnap-local";
+const std::string kWrapper = std::string(ANYSNAP_BIN_DIR) + "/anysnap-wrapper";
+
+// A function folder with the bash runtime, and a run of it without the
+// wrapper whose log lines and function output are kept.
+class LocalRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::mkdir((dir_ / "task").c_str(), 0755);
+    WriteBashRuntime(dir_ / "task");
+    output_.Reset(
+        ::open((dir_ / "output").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    ASSERT_TRUE(output_.valid());
+    options_.function.task_root = dir_ / "task";
+    options_.function.function_name = "fixture";
+    options_.function_output_fd = output_.get();
+    options_.stop_grace = 2s;
+    options_.on_log = [this](std::string_view line) { log_.append(line); };
+  }
+
+  LocalRunResult Run() {
+    auto result = RunLocally(options_);
+    EXPECT_TRUE(result.ok()) << result.status().message();
+    return result.ok() ? std::move(*result) : LocalRunResult{};
+  }
+  std::string FunctionOutput() const { return ReadTestFile(dir_ / "output"); }
+
+  ScratchDir dir_;
+  UniqueFd output_;
+  LocalRunOptions options_;
+  std::string log_;
+};
+
+TEST_F(LocalRunTest, AnswersEveryEventInOrderWithLambdasLines) {
+  options_.events = {R"({"n":1})", R"({"n":2})", R"({"n":3})"};
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 3u);
+  EXPECT_TRUE(result.all_succeeded(3));
+  EXPECT_EQ(result.environments, 1);
+  for (int i = 0; i < 3; ++i) {
+    const InvokeOutcome& o = result.invokes[static_cast<size_t>(i)];
+    EXPECT_TRUE(o.ok) << o.body;
+    EXPECT_EQ(o.body, R"({"echo":{"n":)" + std::to_string(i + 1) + "}}");
+    EXPECT_EQ(o.figures.init_duration_ms.has_value(), i == 0) << "Init Duration on the first only";
+    EXPECT_GE(o.figures.duration_ms, 0.0);
+    EXPECT_GT(o.figures.max_memory_used_bytes, 0u) << "bash's VmHWM at least";
+    EXPECT_EQ(o.figures.memory_size_mb, 128);
+    EXPECT_NE(log_.find(StartLine(o.request_id)), std::string::npos);
+    EXPECT_NE(log_.find(EndLine(o.request_id)), std::string::npos);
+    EXPECT_NE(log_.find(ReportLine(o.request_id, o.figures)), std::string::npos) << log_;
+  }
+  EXPECT_GT(*result.invokes[0].figures.init_duration_ms, 0.0);
+  // Request ids are distinct UUIDs.
+  EXPECT_NE(result.invokes[0].request_id, result.invokes[1].request_id);
+  EXPECT_TRUE(std::regex_match(result.invokes[0].request_id,
+                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                          "[0-9a-f]{12}")));
+  // Lines in order: START, END, REPORT per invoke.
+  size_t start = log_.find("START RequestId: " + result.invokes[1].request_id);
+  size_t end = log_.find("END RequestId: " + result.invokes[1].request_id);
+  size_t report = log_.find("REPORT RequestId: " + result.invokes[1].request_id);
+  EXPECT_LT(start, end);
+  EXPECT_LT(end, report);
+  // The function's stdout and stderr both went to the output descriptor.
+  std::string output = FunctionOutput();
+  EXPECT_NE(output.find("fixture: init on stdout"), std::string::npos) << output;
+  EXPECT_NE(output.find("fixture: init on stderr"), std::string::npos) << output;
+  EXPECT_NE(output.find("fixture: handling " + result.invokes[2].request_id), std::string::npos);
+}
+
+TEST_F(LocalRunTest, TheRuntimeSeesLambdasEnvironment) {
+  options_.events = {R"({"want":"env"})"};
+  options_.function.handler = "my.handler";
+  options_.function.memory_mb = 256;
+  options_.function.overrides = {{"EXTRA", "from --env"}};
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 1u);
+  const std::string& env = result.invokes[0].body;
+  EXPECT_NE(env.find("AWS_LAMBDA_RUNTIME_API=127.0.0.1:"), std::string::npos) << env;
+  EXPECT_NE(env.find("LAMBDA_TASK_ROOT=" + dir_ / "task" + "\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("_HANDLER=my.handler\n"), std::string::npos);
+  EXPECT_NE(env.find("AWS_LAMBDA_FUNCTION_NAME=fixture\n"), std::string::npos);
+  EXPECT_NE(env.find("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256\n"), std::string::npos);
+  EXPECT_NE(env.find("AWS_LAMBDA_INITIALIZATION_TYPE=on-demand\n"), std::string::npos);
+  EXPECT_NE(env.find("EXTRA=from --env\n"), std::string::npos);
+  EXPECT_NE(env.find("PWD=" + dir_ / "task" + "\n"), std::string::npos) << "cwd is the task root";
+  EXPECT_EQ(env.find("AWS_LAMBDA_EXEC_WRAPPER="), std::string::npos) << "no wrapper in this run";
+  EXPECT_EQ(result.invokes[0].figures.memory_size_mb, 256);
+}
+
+TEST_F(LocalRunTest, AFunctionErrorFailsTheInvokeButKeepsTheEnvironment) {
+  options_.events = {R"({"do":"fail"})", R"({"n":2})"};
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 2u);
+  EXPECT_FALSE(result.invokes[0].ok);
+  EXPECT_EQ(result.invokes[0].error_type, "Function.FixtureError");
+  EXPECT_NE(result.invokes[0].body.find("failed on purpose"), std::string::npos);
+  EXPECT_TRUE(result.invokes[1].ok);
+  EXPECT_EQ(result.environments, 1);
+  EXPECT_FALSE(result.all_succeeded(2));
+  EXPECT_NE(log_.find("\tStatus: error\tError Type: Function.FixtureError\n"), std::string::npos)
+      << log_;
+}
+
+TEST_F(LocalRunTest, ARuntimeThatDiesIsAnExitErrorAndTheNextEventStartsAFreshEnvironment) {
+  options_.events = {R"({"n":1})", R"({"do":"crash"})", R"({"n":3})"};
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 3u);
+  EXPECT_TRUE(result.invokes[0].ok);
+  const InvokeOutcome& crashed = result.invokes[1];
+  EXPECT_FALSE(crashed.ok);
+  EXPECT_EQ(crashed.error_type, "Runtime.ExitError");
+  EXPECT_NE(crashed.body.find("RequestId: " + crashed.request_id +
+                              " Error: Runtime exited with error: exit status 3"),
+            std::string::npos)
+      << crashed.body;
+  EXPECT_TRUE(result.invokes[2].ok);
+  EXPECT_EQ(result.environments, 2);
+  EXPECT_TRUE(result.invokes[2].figures.init_duration_ms.has_value()) << "a new init";
+  EXPECT_FALSE(crashed.figures.init_duration_ms.has_value());
+  EXPECT_NE(log_.find("Runtime exited with error: exit status 3\nRuntime.ExitError\n"),
+            std::string::npos)
+      << log_;
+}
+
+TEST_F(LocalRunTest, ARuntimeThatExitsAfterAnsweringIsReplacedBeforeTheNextEvent) {
+  options_.events = {R"({"do":"exit-after"})", R"({"n":2})"};
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 2u);
+  EXPECT_TRUE(result.invokes[0].ok) << result.invokes[0].body;
+  EXPECT_TRUE(result.invokes[1].ok) << result.invokes[1].body;
+  EXPECT_EQ(result.environments, 2);
+  EXPECT_NE(log_.find("the runtime exited between invokes (exit status 4)"), std::string::npos)
+      << log_;
+}
+
+TEST_F(LocalRunTest, AnInitErrorIsReturnedToTheInvoke) {
+  options_.events = {"{}", "{}"};
+  options_.function.overrides = {{"FIXTURE_INIT_ERROR", "1"}};
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 2u);
+  for (const InvokeOutcome& o : result.invokes) {
+    EXPECT_FALSE(o.ok);
+    EXPECT_EQ(o.error_type, "Runtime.FixtureInitError");
+    EXPECT_NE(o.body.find("init failed on purpose"), std::string::npos) << o.body;
+    EXPECT_TRUE(o.figures.init_duration_ms.has_value());
+  }
+  EXPECT_EQ(result.environments, 2) << "each event tries a fresh init";
+}
+
+TEST_F(LocalRunTest, ARuntimeThatExitsDuringInitIsAnExitError) {
+  options_.events = {"{}"};
+  options_.function.overrides = {{"FIXTURE_INIT_EXIT", "5"}};
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 1u);
+  EXPECT_EQ(result.invokes[0].error_type, "Runtime.ExitError");
+  EXPECT_NE(result.invokes[0].body.find("exit status 5"), std::string::npos);
+}
+
+TEST_F(LocalRunTest, AMissingBootstrapIsAnInvalidEntrypoint) {
+  ::unlink((dir_ / "task/bootstrap").c_str());
+  options_.events = {"{}"};
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 1u);
+  EXPECT_EQ(result.invokes[0].error_type, "Runtime.InvalidEntrypoint");
+  EXPECT_NE(result.invokes[0].body.find(dir_ / "task/bootstrap"), std::string::npos)
+      << result.invokes[0].body;
+  EXPECT_EQ(result.environments, 0);
+  EXPECT_NE(log_.find("REPORT RequestId: " + result.invokes[0].request_id), std::string::npos);
+}
+
+TEST_F(LocalRunTest, AnInvokeThatRunsTooLongTimesOutAndTheEnvironmentIsReplaced) {
+  options_.events = {R"({"do":"hang"})", R"({"n":2})"};
+  options_.timeout = 300ms;
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 2u);
+  EXPECT_FALSE(result.invokes[0].ok);
+  EXPECT_EQ(result.invokes[0].error_type, "Sandbox.Timedout");
+  EXPECT_NE(result.invokes[0].body.find("Task timed out after 0.30 seconds"), std::string::npos)
+      << result.invokes[0].body;
+  EXPECT_EQ(result.invokes[0].figures.status.kind, InvokeStatus::Kind::kTimeout);
+  EXPECT_TRUE(result.invokes[1].ok);
+  EXPECT_EQ(result.environments, 2);
+}
+
+TEST_F(LocalRunTest, AnInitThatNeverEndsTimesOut) {
+  // A "runtime" that never calls next.
+  WriteTestFile(dir_ / "task/bootstrap", "#!/bin/sh\nexec sleep 60\n", 0755);
+  options_.events = {"{}"};
+  options_.init_timeout = 300ms;
+  LocalRunResult result = Run();
+  ASSERT_EQ(result.invokes.size(), 1u);
+  EXPECT_EQ(result.invokes[0].error_type, "Sandbox.Timedout");
+  EXPECT_NE(result.invokes[0].body.find("Init timed out after 0.30 seconds"), std::string::npos);
+}
+
+TEST_F(LocalRunTest, TheRuntimeIsStoppedWithSigtermAtTheEnd) {
+  options_.events = {"{}"};
+  options_.function.overrides = {{"FIXTURE_TERM_FILE", dir_ / "term"},
+                                 {"FIXTURE_PID_FILE", dir_ / "pid"}};
+  LocalRunResult result = Run();
+  ASSERT_TRUE(result.all_succeeded(1));
+  EXPECT_EQ(ReadTestFile(dir_ / "term"), "term\n");
+  pid_t pid = std::stoi(ReadTestFile(dir_ / "pid"));
+  EXPECT_NE(::kill(pid, 0), 0) << "the runtime outlived the run";
+}
+
+TEST_F(LocalRunTest, ARuntimeThatIgnoresSigtermIsKilled) {
+  options_.events = {"{}"};
+  options_.stop_grace = 200ms;
+  options_.function.overrides = {{"FIXTURE_IGNORE_TERM", "1"}, {"FIXTURE_PID_FILE", dir_ / "pid"}};
+  LocalRunResult result = Run();
+  ASSERT_TRUE(result.all_succeeded(1));
+  pid_t pid = std::stoi(ReadTestFile(dir_ / "pid"));
+  EXPECT_NE(::kill(pid, 0), 0) << "the runtime outlived the run";
+}
+
+TEST_F(LocalRunTest, AStopRequestEndsTheRunEarly) {
+  std::atomic<bool> stop{false};
+  options_.stop_requested = &stop;
+  options_.events = {R"({"do":"hang"})", "{}"};
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+  });
+  LocalRunResult result = Run();
+  stopper.join();
+  EXPECT_TRUE(result.interrupted);
+  ASSERT_EQ(result.invokes.size(), 1u);
+  EXPECT_FALSE(result.invokes[0].ok);
+  EXPECT_FALSE(result.all_succeeded(2));
+}
+
+TEST_F(LocalRunTest, AMissingWrapperIsAnErrorBeforeAnythingRuns) {
+  options_.exec_wrapper = dir_ / "no-such-wrapper";
+  options_.events = {"{}"};
+  auto result = RunLocally(options_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(result.status().message().find("no-such-wrapper"), std::string::npos);
+  EXPECT_TRUE(log_.empty());
+}
+
+TEST_F(LocalRunTest, ABadRuntimeSettingIsAnErrorBeforeAnythingRuns) {
+  options_.function.overrides = {{"ANYSNAP_RUNTIME", "'unterminated"}};
+  options_.events = {"{}"};
+  auto result = RunLocally(options_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("ANYSNAP_RUNTIME"), std::string::npos);
+}
+
+TEST(BashSampleTest, AnswersFromItsPrimeTable) {
+  // samples/bash with a small table, so that its init is quick here.
+  LocalRunOptions options;
+  options.function.task_root = std::string(ANYSNAP_SOURCE_DIR) + "/samples/bash";
+  options.function.overrides = {{"PRIME_LIMIT", "20000"}};
+  options.events = {ReadTestFile(options.function.task_root + "/event.json"), R"({"n": 97})",
+                    R"({"n": "x"})"};
+  UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  options.function_output_fd = null.get();
+  auto result = RunLocally(options);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  ASSERT_EQ(result->invokes.size(), 3u);
+  EXPECT_NE(result->invokes[0].body.find(
+                R"({"n":12345,"primes_up_to_n":1474,"largest_prime_up_to_n":12343,)"),
+            std::string::npos)
+      << result->invokes[0].body;
+  EXPECT_NE(
+      result->invokes[1].body.find(R"({"n":97,"primes_up_to_n":25,"largest_prime_up_to_n":97,)"),
+      std::string::npos)
+      << result->invokes[1].body;
+  EXPECT_EQ(result->invokes[2].error_type, "Function.InvalidEvent");
+  EXPECT_EQ(result->environments, 1);
+}
+
+// --- The binary, from the outside ------------------------------------------
+
+// Runs anysnap-local with the test's own environment (the function's is built
+// from scratch either way).
+testing::CapturedRun RunLocal(const std::vector<std::string>& args,
+                              const std::string& stdin_path = "") {
+  std::vector<std::string> argv{kLocal};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCaptured(argv, TestEnvironment(), stdin_path);
+}
+
+const std::regex kReportLine(
+    "REPORT RequestId: [0-9a-f-]{36}\tDuration: [0-9]+\\.[0-9]{2} ms\tBilled Duration: [0-9]+ "
+    "ms\tMemory Size: 128 MB\tMax Memory Used: [0-9]+ MB(\tInit Duration: [0-9]+\\.[0-9]{2} "
+    "ms)?");
+
+size_t CountReports(const std::string& err) {
+  auto begin = std::sregex_iterator(err.begin(), err.end(), kReportLine);
+  return static_cast<size_t>(std::distance(begin, std::sregex_iterator()));
+}
+
+TEST(LocalBinaryTest, RunSendsEachEventCountTimesAndExitsZero) {
+  ScratchDir dir;
+  WriteBashRuntime(dir.path());
+  WriteTestFile(dir / "a.json", R"({"a":1})");
+  WriteTestFile(dir / "b.json", R"({"b":2})");
+  auto run = RunLocal({"run", "--task-root", dir.path(), "--no-wrapper", "--event", dir / "a.json",
+                       "--event", dir / "b.json", "--count", "2"});
+  EXPECT_TRUE(run.status.success()) << run.status.Describe() << "\n" << run.err;
+  EXPECT_EQ(run.out,
+            "{\"echo\":{\"a\":1}}\n{\"echo\":{\"a\":1}}\n{\"echo\":{\"b\":2}}\n"
+            "{\"echo\":{\"b\":2}}\n");
+  EXPECT_EQ(CountOccurrences(run.err, "START RequestId: "), 4u) << run.err;
+  EXPECT_EQ(CountOccurrences(run.err, "END RequestId: "), 4u);
+  EXPECT_EQ(CountReports(run.err), 4u) << run.err;
+  EXPECT_EQ(CountOccurrences(run.err, "Init Duration: "), 1u);
+  EXPECT_NE(run.err.find("fixture: init on stdout"), std::string::npos) << "function output";
+  EXPECT_NE(run.err.find("anysnap-local: 4 of 4 invokes succeeded"), std::string::npos);
+}
+
+TEST(LocalBinaryTest, DefaultEventIsAnEmptyObjectAndStdinWorks) {
+  ScratchDir dir;
+  WriteBashRuntime(dir.path());
+  auto run = RunLocal({"run", "--task-root", dir.path(), "--no-wrapper"});
+  EXPECT_TRUE(run.status.success()) << run.err;
+  EXPECT_EQ(run.out, "{\"echo\":{}}\n");
+
+  WriteTestFile(dir / "event", R"({"from":"stdin"})");
+  run = RunLocal({"run", "--task-root", dir.path(), "--no-wrapper", "--event", "-"}, dir / "event");
+  EXPECT_TRUE(run.status.success()) << run.err;
+  EXPECT_EQ(run.out, "{\"echo\":{\"from\":\"stdin\"}}\n");
+}
+
+TEST(LocalBinaryTest, AFailedInvokePrintsTheErrorAndExitsOne) {
+  ScratchDir dir;
+  WriteBashRuntime(dir.path());
+  WriteTestFile(dir / "crash.json", R"({"do":"crash"})");
+  auto run =
+      RunLocal({"run", "--task-root", dir.path(), "--no-wrapper", "--event", dir / "crash.json"});
+  EXPECT_EQ(run.status.code, 1) << run.status.Describe() << "\n" << run.err;
+  EXPECT_NE(run.out.find("\"errorType\":\"Runtime.ExitError\""), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("Runtime exited with error: exit status 3"), std::string::npos);
+  EXPECT_NE(run.err.find("Status: error\tError Type: Runtime.ExitError"), std::string::npos);
+  EXPECT_NE(run.err.find("anysnap-local: 0 of 1 invokes succeeded"), std::string::npos);
+}
+
+TEST(LocalBinaryTest, EnvFlagsReachTheFunction) {
+  ScratchDir dir;
+  WriteBashRuntime(dir.path());
+  WriteTestFile(dir / "env.json", R"({"want":"env"})");
+  auto run =
+      RunLocal({"run", "--task-root", dir.path(), "--no-wrapper", "--event", dir / "env.json",
+                "--env", "GREETING=hello world", "--env", "EMPTY=", "--function-name", "named"});
+  EXPECT_TRUE(run.status.success()) << run.err;
+  EXPECT_NE(run.out.find("GREETING=hello world\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("EMPTY=\n"), std::string::npos);
+  EXPECT_NE(run.out.find("AWS_LAMBDA_FUNCTION_NAME=named\n"), std::string::npos);
+}
+
+TEST(LocalBinaryTest, UsageErrorsExitTwo) {
+  ScratchDir dir;
+  EXPECT_EQ(RunLocal({"run", "--no-wrapper"}).status.code, 2) << "--task-root is required";
+  EXPECT_EQ(RunLocal({"run", "--task-root", dir / "missing", "--no-wrapper"}).status.code, 2);
+  EXPECT_EQ(
+      RunLocal({"run", "--task-root", dir.path(), "--no-wrapper", "--env", "NOEQUALS"}).status.code,
+      2);
+  EXPECT_EQ(
+      RunLocal({"run", "--task-root", dir.path(), "--no-wrapper", "--event", dir / "missing.json"})
+          .status.code,
+      2);
+  EXPECT_EQ(RunLocal({"run", "--task-root", dir.path(), "--layer", dir / "missing"}).status.code,
+            2);
+  auto help = RunLocal({"run", "--help"});
+  EXPECT_EQ(help.status.code, 0);
+  EXPECT_NE(help.out.find("--no-wrapper"), std::string::npos) << help.out;
+}
+
+TEST(LocalBinaryTest, WithoutTheWrapperBuiltTheDefaultRunSaysWhatToDo) {
+  if (FileExists(kWrapper)) GTEST_SKIP() << kWrapper << " exists: the wrapper test covers this";
+  ScratchDir dir;
+  WriteBashRuntime(dir.path());
+  auto run = RunLocal({"run", "--task-root", dir.path()});
+  EXPECT_EQ(run.status.code, 2);
+  EXPECT_NE(run.err.find("anysnap-wrapper"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("--no-wrapper"), std::string::npos) << run.err;
+}
+
+TEST(LocalBinaryTest, ThroughTheWrapperTheBashRuntimeAnswers) {
+  if (!FileExists(kWrapper)) {
+    GTEST_SKIP() << kWrapper << " is not built in this tree";
+  }
+  ScratchDir dir;
+  WriteBashRuntime(dir.path());
+  WriteTestFile(dir / "env.json", R"({"want":"env"})");
+  auto run = RunLocal({"run", "--task-root", dir.path(), "--count", "3"});
+  EXPECT_TRUE(run.status.success()) << run.status.Describe() << "\n" << run.err;
+  EXPECT_EQ(run.out, "{\"echo\":{}}\n{\"echo\":{}}\n{\"echo\":{}}\n") << run.err;
+  EXPECT_EQ(CountReports(run.err), 3u) << run.err;
+
+  run = RunLocal({"run", "--task-root", dir.path(), "--event", dir / "env.json"});
+  EXPECT_TRUE(run.status.success()) << run.err;
+  // The wrapper points the runtime at its delegator, not at anysnap-local's
+  // server; either way the runtime sees a loopback Runtime API.
+  EXPECT_NE(run.out.find("AWS_LAMBDA_RUNTIME_API=127.0.0.1:"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("LAMBDA_TASK_ROOT=" + dir.path() + "\n"), std::string::npos) << run.out;
+}
+
+}  // namespace
+}  // namespace anysnap

@@ -1,0 +1,169 @@
+#include "local_test_support.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "anysnap/unique_fd.h"
+
+extern char** environ;
+
+namespace anysnap::testing {
+
+namespace {
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "test support: %s\n", what.c_str());
+  std::abort();
+}
+
+constexpr const char* kBashRuntime = R"bash(#!/bin/bash
+# A custom runtime in bash, the way Lambda's tutorial writes one: curl against
+# the Runtime API. What it does with each event: see local_test_support.h.
+set -u
+api="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+if [ -n "${FIXTURE_PID_FILE:-}" ]; then echo $$ > "$FIXTURE_PID_FILE"; fi
+echo "fixture: init on stdout"
+echo "fixture: init on stderr" >&2
+if [ -n "${FIXTURE_TERM_FILE:-}" ]; then
+  trap 'echo term > "$FIXTURE_TERM_FILE"; exit 0' TERM
+fi
+if [ -n "${FIXTURE_IGNORE_TERM:-}" ]; then trap '' TERM; fi
+if [ -n "${FIXTURE_INIT_ERROR:-}" ]; then
+  curl -sS -o /dev/null -X POST "$api/init/error" \
+    -H 'Lambda-Runtime-Function-Error-Type: Runtime.FixtureInitError' \
+    --data-binary '{"errorType":"Runtime.FixtureInitError","errorMessage":"init failed on purpose"}'
+  exit 1
+fi
+if [ -n "${FIXTURE_INIT_EXIT:-}" ]; then exit "$FIXTURE_INIT_EXIT"; fi
+# Beside the bootstrap, never removed here: curl may still be writing into it
+# when a signal ends this script (the test removes the whole folder).
+work="$LAMBDA_TASK_ROOT/.fixture-$$"
+mkdir -p "$work"
+respond() {
+  curl -sS -o /dev/null -X POST "$api/invocation/$1/response" --data-binary "$2"
+}
+while true; do
+  # In the background, so that a trapped SIGTERM is handled at once.
+  curl -sS -D "$work/headers" -o "$work/event" "$api/invocation/next" &
+  wait $! || exit 9
+  id="$(tr -d '\r' < "$work/headers" | sed -n 's/^[Ll]ambda-[Rr]untime-[Aa]ws-[Rr]equest-[Ii]d: *//p')"
+  event="$(cat "$work/event")"
+  echo "fixture: handling $id"
+  case "$event" in
+    *crash*) echo "fixture: crashing" >&2; exit 3 ;;
+    *fail*)
+      curl -sS -o /dev/null -X POST "$api/invocation/$id/error" \
+        -H 'Lambda-Runtime-Function-Error-Type: Function.FixtureError' \
+        --data-binary '{"errorType":"Function.FixtureError","errorMessage":"failed on purpose"}' ;;
+    *hang*) sleep 60 & wait $! ;;
+    *env*) respond "$id" "$(env)" ;;
+    *exit-after*) respond "$id" '{"bye":true}'; exit 4 ;;
+    *) respond "$id" "{\"echo\":$event}" ;;
+  esac
+done
+)bash";
+
+}  // namespace
+
+ScratchDir::ScratchDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/anysnap-local-test-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) Die("mkdtemp " + pattern);
+  path_ = pattern;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void WriteTestFile(const std::string& path, const std::string& content, int mode) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out) Die("write " + path);
+  }
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) Die("chmod " + path);
+}
+
+std::string ReadTestFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteBashRuntime(const std::string& dir) {
+  WriteTestFile(dir + "/bootstrap", kBashRuntime, 0755);
+}
+
+CapturedRun RunCaptured(const std::vector<std::string>& argv, const EnvMap& env,
+                        const std::string& stdin_path) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) Die("pipe2");
+  UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
+  UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
+  UniqueFd in;
+  SpawnOptions spawn;
+  spawn.argv = argv;
+  spawn.env = env;
+  spawn.stdout_fd = out_write.get();
+  spawn.stderr_fd = err_write.get();
+  if (!stdin_path.empty()) {
+    in.Reset(::open(stdin_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) Die("open " + stdin_path);
+    spawn.stdin_fd = in.get();
+  }
+  auto child = ChildProcess::Spawn(spawn);
+  if (!child.ok()) Die(child.status().message());
+  out_write.Reset();
+  err_write.Reset();
+
+  CapturedRun run;
+  pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
+  std::string* sinks[2] = {&run.out, &run.err};
+  int open_count = 2;
+  char buf[65536];
+  while (open_count > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      Die("poll");
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+  }
+  auto status = child->WaitFor(std::chrono::minutes(5));
+  if (!status) Die("the program did not end: " + argv[0]);
+  run.status = *status;
+  return run;
+}
+
+EnvMap TestEnvironment() { return EnvFromEnviron(environ); }
+
+size_t CountOccurrences(const std::string& haystack, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + needle.size())) {
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace anysnap::testing

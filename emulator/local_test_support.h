@@ -1,0 +1,72 @@
+// Test-only helpers for the emulator's tests: scratch directories, files, a
+// bash custom runtime (curl) to run as a function, and running a program with
+// its output captured.
+#ifndef ANYSNAP_EMULATOR_LOCAL_TEST_SUPPORT_H_
+#define ANYSNAP_EMULATOR_LOCAL_TEST_SUPPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "anysnap/environment.h"
+#include "child_process.h"
+
+namespace anysnap::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents on
+// destruction. Aborts the test binary when it cannot be made.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path() + "/" + name
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Writes `content` to `path` with permission bits `mode`; aborts on failure.
+void WriteTestFile(const std::string& path, const std::string& content, int mode = 0644);
+// The file's content, or "" when it cannot be read.
+std::string ReadTestFile(const std::string& path);
+
+// Writes a bash custom runtime as `dir`/bootstrap. It loops on
+// invocation/next and answers according to the event:
+//   contains "crash"      exits 3 without answering
+//   contains "fail"       posts invocation/{id}/error, type Function.FixtureError
+//   contains "hang"       sleeps for a minute
+//   contains "env"        answers with its environment (`env` output)
+//   contains "exit-after" answers, then exits 4
+//   anything else         answers {"echo":EVENT}
+// and to its environment: FIXTURE_INIT_ERROR=1 posts init/error (type
+// Runtime.FixtureInitError) and exits 1; FIXTURE_INIT_EXIT=N exits N before
+// the first next; FIXTURE_TERM_FILE=PATH makes SIGTERM write "term" there and
+// exit 0; FIXTURE_IGNORE_TERM=1 ignores SIGTERM; FIXTURE_PID_FILE=PATH gets
+// its pid. It prints "fixture: ..." lines on stdout and stderr.
+void WriteBashRuntime(const std::string& dir);
+
+struct CapturedRun {
+  ExitStatus status;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` with environment `env` (PATH searched in it), stdin from
+// `stdin_path` ("" for /dev/null), and collects stdout and stderr until both
+// close and the process ends. Aborts the test binary when it cannot start.
+CapturedRun RunCaptured(const std::vector<std::string>& argv, const EnvMap& env,
+                        const std::string& stdin_path = "");
+
+// The test binary's own environment.
+EnvMap TestEnvironment();
+
+// How many times `needle` occurs in `haystack`.
+size_t CountOccurrences(const std::string& haystack, const std::string& needle);
+
+}  // namespace anysnap::testing
+
+#endif  // ANYSNAP_EMULATOR_LOCAL_TEST_SUPPORT_H_
