@@ -8,6 +8,7 @@
 #include <random>
 
 #include "anysnap/http.h"
+#include "anysnap/uuid.h"
 #include "child_process.h"
 #include "process_tree.h"
 #include "runtime_api_server.h"
@@ -38,15 +39,8 @@ class RequestIdGenerator {
     rng_.seed((static_cast<uint64_t>(seed()) << 32) ^ seed());
   }
   std::string Next() {
-    uint64_t hi = rng_(), lo = rng_();
-    hi = (hi & ~uint64_t{0xf000}) | 0x4000;
-    lo = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);
-    char buf[40];
-    std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                  static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                  static_cast<unsigned>(lo >> 48),
-                  static_cast<unsigned long long>(lo & 0xffffffffffffull));
-    return buf;
+    uint64_t hi = rng_();
+    return FormatUuidV4(hi, rng_());
   }
 
  private:

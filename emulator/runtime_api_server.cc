@@ -16,6 +16,7 @@
 #include "anysnap/base64.h"
 #include "anysnap/http_server.h"
 #include "anysnap/log.h"
+#include "anysnap/uuid.h"
 
 namespace anysnap {
 
@@ -640,16 +641,8 @@ void RuntimeApiServer::Impl::LogAnswer(size_t index, int status, std::string bod
 }
 
 std::string RuntimeApiServer::Impl::NewRequestId() {
-  // UUID version 4, variant 1: xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx.
-  uint64_t hi = rng_(), lo = rng_();
-  hi = (hi & ~uint64_t{0xf000}) | 0x4000;
-  lo = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffull));
-  return buf;
+  uint64_t hi = rng_();
+  return FormatUuidV4(hi, rng_());
 }
 
 std::string RuntimeApiServer::Impl::NewTraceId() {
