@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +29,49 @@ using testing::WriteTestFile;
 
 const std::string kLocal = std::string(ANYSNAP_BIN_DIR) + "/anysnap-local";
 const std::string kWrapper = std::string(ANYSNAP_BIN_DIR) + "/anysnap-wrapper";
+
+// Reads a line piece by piece; each call consumes what it matched and says
+// whether it did.
+struct LineCursor {
+  std::string_view rest;
+
+  bool Literal(std::string_view text) {
+    if (rest.substr(0, text.size()) != text) return false;
+    rest.remove_prefix(text.size());
+    return true;
+  }
+  bool Digits() {
+    size_t n = 0;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    rest.remove_prefix(n);
+    return n > 0;
+  }
+  bool Decimal() {  // "12.34"
+    if (!Digits() || !Literal(".")) return false;
+    std::string_view before = rest;
+    return Digits() && before.size() - rest.size() == 2;
+  }
+  bool RequestId() {  // a UUID v4: xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx
+    if (rest.size() < 36) return false;
+    std::string_view id = rest.substr(0, 36);
+    for (size_t i = 0; i < id.size(); ++i) {
+      bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+      bool hex = (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
+      if (dash ? id[i] != '-' : !hex) return false;
+    }
+    if (id[14] != '4' || std::string_view("89ab").find(id[19]) == std::string_view::npos) {
+      return false;
+    }
+    rest.remove_prefix(36);
+    return true;
+  }
+  bool AtEnd() const { return rest.empty(); }
+};
+
+bool IsRequestId(const std::string& text) {
+  LineCursor c{text};
+  return c.RequestId() && c.AtEnd();
+}
 
 // A function folder with the bash runtime, and a run of it without the
 // wrapper whose log lines and function output are kept.
@@ -82,9 +124,7 @@ TEST_F(LocalRunTest, AnswersEveryEventInOrderWithLambdasLines) {
   EXPECT_GT(*result.invokes[0].figures.init_duration_ms, 0.0);
   // Request ids are distinct UUIDs.
   EXPECT_NE(result.invokes[0].request_id, result.invokes[1].request_id);
-  EXPECT_TRUE(std::regex_match(result.invokes[0].request_id,
-                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
-                                          "[0-9a-f]{12}")));
+  EXPECT_TRUE(IsRequestId(result.invokes[0].request_id)) << result.invokes[0].request_id;
   // Lines in order: START, END, REPORT per invoke.
   size_t start = log_.find("START RequestId: " + result.invokes[1].request_id);
   size_t end = log_.find("END RequestId: " + result.invokes[1].request_id);
@@ -315,14 +355,25 @@ testing::CapturedRun RunLocal(const std::vector<std::string>& args,
   return RunCaptured(argv, TestEnvironment(), stdin_path);
 }
 
-const std::regex kReportLine(
-    "REPORT RequestId: [0-9a-f-]{36}\tDuration: [0-9]+\\.[0-9]{2} ms\tBilled Duration: [0-9]+ "
-    "ms\tMemory Size: 128 MB\tMax Memory Used: [0-9]+ MB(\tInit Duration: [0-9]+\\.[0-9]{2} "
-    "ms)?");
-
+// Counts the lines of `err` that are whole REPORT lines with Lambda's fields:
+// REPORT RequestId: <uuid>\tDuration: 1.23 ms\tBilled Duration: 2 ms\t
+// Memory Size: 128 MB\tMax Memory Used: 4 MB[\tInit Duration: 5.67 ms]
 size_t CountReports(const std::string& err) {
-  auto begin = std::sregex_iterator(err.begin(), err.end(), kReportLine);
-  return static_cast<size_t>(std::distance(begin, std::sregex_iterator()));
+  size_t count = 0;
+  size_t start = 0;
+  while (start < err.size()) {
+    size_t end = err.find('\n', start);
+    if (end == std::string::npos) end = err.size();
+    LineCursor c{std::string_view(err).substr(start, end - start)};
+    bool ok = c.Literal("REPORT RequestId: ") && c.RequestId() && c.Literal("\tDuration: ") &&
+              c.Decimal() && c.Literal(" ms\tBilled Duration: ") && c.Digits() &&
+              c.Literal(" ms\tMemory Size: 128 MB\tMax Memory Used: ") && c.Digits() &&
+              c.Literal(" MB");
+    if (ok && !c.AtEnd()) ok = c.Literal("\tInit Duration: ") && c.Decimal() && c.Literal(" ms");
+    count += ok && c.AtEnd() ? 1 : 0;
+    start = end + 1;
+  }
+  return count;
 }
 
 TEST(LocalBinaryTest, RunSendsEachEventCountTimesAndExitsZero) {
