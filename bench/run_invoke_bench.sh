@@ -67,7 +67,7 @@ echo "run_invoke_bench: build/bin/anysnap-bench-invoke ${args[*]}" >&2
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 read -r total_after steal_after < <(cpu_times)
 steal=$(awk -v t=$((total_after - total_before)) -v s=$((steal_after - steal_before)) \
-  'BEGIN { printf "%.1f%%", t > 0 ? 100 * s / t : 0 }')
+  'BEGIN { printf "%.1f%%", (t > 0 ? 100 * s / t : 0) }')
 
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
@@ -92,7 +92,7 @@ immune to drift between rounds.
 
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
 - Machine: $(uname -sr), $(uname -m), $cpu, $(nproc) vCPUs, $mem
-- Quiet: load average $load_before before, $load_after after; hypervisor steal $steal of CPU time during the run
+- Quiet: load average $load_before before the run, $load_after after it (the run itself keeps both vCPUs busy); hypervisor steal $steal of CPU time during the run
 - Commit: $commit; nginx $nginx_version
 - Command: \`bench/run_invoke_bench.sh $script_args\`, which runs
   \`build/bin/anysnap-bench-invoke ${args[*]}\`
