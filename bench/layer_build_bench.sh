@@ -175,20 +175,7 @@ EOF
 printf '%s\n' "$section"
 
 if [ "$record" -eq 1 ]; then
-  if [ ! -f "$results" ]; then
-    printf '# Benchmark results\n\nRecorded by the scripts in bench/, each in its own marked section.\n' >"$results"
-  fi
-  python3 - "$results" "$section" <<'EOF'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-pattern = re.compile(r"<!-- layer-build -->.*?<!-- /layer-build -->", re.S)
-if pattern.search(text):
-    text = pattern.sub(lambda _: section, text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-EOF
+  "$(dirname "$0")/record_section.sh" "$results" layer-build "$section"
   echo "layer_build_bench: recorded in $results" >&2
 fi
 [ "$identical" = yes ]

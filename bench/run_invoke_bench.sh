@@ -140,20 +140,7 @@ EOF
 printf '%s\n' "$section"
 
 if [ "$record" -eq 1 ]; then
-  if [ ! -f "$results" ]; then
-    printf '# Benchmark results\n\nRecorded by the scripts in bench/, each in its own marked section.\n' >"$results"
-  fi
-  python3 - "$results" "$section" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-pattern = re.compile(r"<!-- delegator-latency -->.*?<!-- /delegator-latency -->", re.S)
-if pattern.search(text):
-    text = pattern.sub(lambda _: section, text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+  "$(dirname "$0")/record_section.sh" "$results" delegator-latency "$section"
   echo "run_invoke_bench: recorded in $results" >&2
 fi
 ! grep -q 'FAIL' "$work/table.md"
