@@ -9,7 +9,7 @@
 
 #include "anysnap/http.h"
 #include "anysnap/uuid.h"
-#include "child_process.h"
+#include "anysnap/child_process.h"
 #include "process_tree.h"
 #include "runtime_api_server.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "anysnap/environment.h"
-#include "child_process.h"
+#include "anysnap/child_process.h"
 
 namespace anysnap::testing {
 

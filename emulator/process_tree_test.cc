@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "child_process.h"
+#include "anysnap/child_process.h"
 #include "local_test_support.h"
 
 namespace anysnap {

@@ -1,17 +1,17 @@
 // ChildProcess owns one process started with posix_spawn: the runtime that
-// anysnap-local runs for a function, or any program a test drives. It is the
-// only place in the emulator that forks, signals or reaps.
+// anysnap-local runs for a function, a before-snapshot / after-restore hook
+// command the delegator runs, or any program a test drives.
 //
 // The child starts in a process group of its own (so a terminal's Ctrl-C
-// reaches only anysnap-local, which then stops the child in order), with every
+// reaches only its parent, which then stops the child in order), with every
 // signal at its default disposition and none blocked, stdin on /dev/null, and
 // stdout/stderr on the descriptors the caller names. The destructor of a
 // still-running child kills its whole group and reaps it: no zombies, no
 // orphans left behind by a test that fails half-way.
 //
 // Thread-compatible: one thread at a time may call a ChildProcess.
-#ifndef ANYSNAP_EMULATOR_CHILD_PROCESS_H_
-#define ANYSNAP_EMULATOR_CHILD_PROCESS_H_
+#ifndef ANYSNAP_CHILD_PROCESS_H_
+#define ANYSNAP_CHILD_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -102,4 +102,4 @@ std::optional<std::string> SearchPath(const std::string& name, const std::string
 
 }  // namespace anysnap
 
-#endif  // ANYSNAP_EMULATOR_CHILD_PROCESS_H_
+#endif  // ANYSNAP_CHILD_PROCESS_H_
