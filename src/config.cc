@@ -214,11 +214,14 @@ class ConfigLoader {
     if (config_.disable) return Disabled();
     ANYSNAP_RETURN_IF_ERROR(ReadRuntime());
     ANYSNAP_RETURN_IF_ERROR(ReadChain());
-    ANYSNAP_RETURN_IF_ERROR(ReadHooks("ANYSNAP_BEFORE_SNAPSHOT", &config_.before_snapshot));
-    ANYSNAP_RETURN_IF_ERROR(ReadHooks("ANYSNAP_AFTER_RESTORE", &config_.after_restore));
+    ANYSNAP_RETURN_IF_ERROR(
+        ReadHooks("ANYSNAP_BEFORE_SNAPSHOT", "before-snapshot", &config_.before_snapshot));
+    ANYSNAP_RETURN_IF_ERROR(
+        ReadHooks("ANYSNAP_AFTER_RESTORE", "after-restore", &config_.after_restore));
     ANYSNAP_RETURN_IF_ERROR(ReadHookTimeouts());
     ANYSNAP_RETURN_IF_ERROR(ReadPriming());
     ANYSNAP_RETURN_IF_ERROR(ReadPreload());
+    ANYSNAP_RETURN_IF_ERROR(ReadProvisioned());
     ANYSNAP_RETURN_IF_ERROR(ReadAudit());
     ANYSNAP_RETURN_IF_ERROR(ReadLogging(/*strict=*/true));
     return std::move(config_);
@@ -437,8 +440,9 @@ class ConfigLoader {
     return Status::Ok();
   }
 
-  // Parses one hook: a loopback http URL or a command line.
-  Result<std::optional<HookSpec>> ParseHook(std::string_view line) {
+  // Parses one hook: a loopback http URL or a command line, whose words expand
+  // $ANYSNAP_PHASE as the hook will see it when it runs.
+  Result<std::optional<HookSpec>> ParseHook(std::string_view line, const EnvMap& hook_env) {
     line = TrimBlanks(line);
     if (line.empty() || line.front() == '#') return std::optional<HookSpec>();
     HookSpec hook;
@@ -455,7 +459,7 @@ class ConfigLoader {
       if (!status.ok()) return status;
       return std::optional<HookSpec>(std::move(hook));
     }
-    auto words = SplitShellWords(line, env_);
+    auto words = SplitShellWords(line, hook_env);
     if (!words.ok()) return words.status();
     if (words->empty()) return Status::InvalidArgument("expands to no words");
     if ((*words)[0].empty()) return Status::InvalidArgument("the command (first word) is empty");
@@ -513,10 +517,12 @@ class ConfigLoader {
     return Status::Ok();
   }
 
-  Status ReadHooks(std::string_view name, std::vector<HookSpec>* hooks) {
+  Status ReadHooks(std::string_view name, std::string_view phase, std::vector<HookSpec>* hooks) {
     auto v = Get(name);
     if (!v.ok()) return v.status();
     if (!v->has_value()) return Status::Ok();
+    EnvMap hook_env = env_;
+    hook_env["ANYSNAP_PHASE"] = std::string(phase);
     const RawValue& raw = **v;
     std::vector<std::string_view> items;
     std::string where;  // "line" or "element", named when there is more than one
@@ -531,7 +537,7 @@ class ConfigLoader {
       std::string prefix = where.empty() ? "" : where + " " + std::to_string(i + 1) + ": ";
       if (raw.is_array && items[i].find('\n') != std::string_view::npos)
         return ValueError(raw, prefix + "a hook is one line");
-      auto hook = ParseHook(items[i]);
+      auto hook = ParseHook(items[i], hook_env);
       if (!hook.ok()) return ValueError(raw, prefix + hook.status().message());
       if (hook->has_value()) hooks->push_back(std::move(**hook));
     }
@@ -612,6 +618,44 @@ class ConfigLoader {
     for (std::string_view item : items) {
       if (!item.empty()) config_.preload.emplace_back(item);
     }
+    return Status::Ok();
+  }
+
+  Status ReadProvisioned() {
+    auto v = Get("ANYSNAP_PROVISIONED");
+    if (!v.ok()) return v.status();
+    if (!v->has_value()) return Status::Ok();
+    const RawValue& raw = **v;
+    std::vector<std::string_view> items;
+    if (raw.is_array) {
+      items.assign(raw.list.begin(), raw.list.end());
+    } else {
+      items = SplitOn(raw.text, ',');
+    }
+    bool prime = false, before = false, preload = false, none = false, any = false;
+    for (std::string_view item : items) {
+      item = TrimBlanks(item);
+      if (item.empty()) continue;
+      any = true;
+      if (EqualsIgnoreCase(item, "none")) {
+        none = true;
+      } else if (EqualsIgnoreCase(item, "prime")) {
+        prime = true;
+      } else if (EqualsIgnoreCase(item, "before-snapshot")) {
+        before = true;
+      } else if (EqualsIgnoreCase(item, "preload")) {
+        preload = true;
+      } else {
+        return ValueError(raw, "unknown step " + QuoteForMessage(item, 64) +
+                                   "; expected none, or some of prime, before-snapshot, preload");
+      }
+    }
+    if (!any) return ValueError(raw, "names no step; write none to run nothing");
+    if (none && (prime || before || preload))
+      return ValueError(raw, "none cannot be combined with other steps");
+    config_.provisioned_prime = prime;
+    config_.provisioned_before_snapshot = before;
+    config_.provisioned_preload = preload;
     return Status::Ok();
   }
 

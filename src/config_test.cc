@@ -292,6 +292,39 @@ TEST_F(ConfigTest, AfterRestoreHooksParseTheSameWay) {
   EXPECT_TRUE(c.before_snapshot.empty());
 }
 
+TEST_F(ConfigTest, HookCommandsExpandTheirOwnPhase) {
+  env_ = {{"ANYSNAP_BEFORE_SNAPSHOT", "log-phase $ANYSNAP_PHASE"},
+          {"ANYSNAP_AFTER_RESTORE", "log-phase ${ANYSNAP_PHASE}"}};
+  Config c = LoadOk();
+  ASSERT_EQ(c.before_snapshot.size(), 1u);
+  EXPECT_EQ(c.before_snapshot[0].argv, (Words{"log-phase", "before-snapshot"}));
+  ASSERT_EQ(c.after_restore.size(), 1u);
+  EXPECT_EQ(c.after_restore[0].argv, (Words{"log-phase", "after-restore"}));
+}
+
+TEST_F(ConfigTest, ProvisionedStepsDefaultToPriming) {
+  Config c = LoadOk();
+  EXPECT_TRUE(c.provisioned_prime);
+  EXPECT_FALSE(c.provisioned_before_snapshot);
+  EXPECT_FALSE(c.provisioned_preload);
+  c = OkFor("ANYSNAP_PROVISIONED", " Before-Snapshot, preload ,");
+  EXPECT_FALSE(c.provisioned_prime);
+  EXPECT_TRUE(c.provisioned_before_snapshot);
+  EXPECT_TRUE(c.provisioned_preload);
+  c = OkFor("ANYSNAP_PROVISIONED", "none");
+  EXPECT_FALSE(c.provisioned_prime || c.provisioned_before_snapshot || c.provisioned_preload);
+}
+
+TEST_F(ConfigTest, ProvisionedStepsRejectJunk) {
+  EXPECT_EQ(ErrorFor("ANYSNAP_PROVISIONED", "prime,restore"),
+            "ANYSNAP_PROVISIONED=\"prime,restore\": unknown step \"restore\"; expected none, or "
+            "some of prime, before-snapshot, preload");
+  EXPECT_EQ(ErrorFor("ANYSNAP_PROVISIONED", " , "),
+            "ANYSNAP_PROVISIONED=\" , \": names no step; write none to run nothing");
+  EXPECT_EQ(ErrorFor("ANYSNAP_PROVISIONED", "none,prime"),
+            "ANYSNAP_PROVISIONED=\"none,prime\": none cannot be combined with other steps");
+}
+
 TEST_F(ConfigTest, HookUrlForms) {
   struct Case {
     const char* url;

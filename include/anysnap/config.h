@@ -55,13 +55,20 @@ namespace anysnap {
 // The settings LoadConfig reads, as the environment and the JSON file name
 // them. Other ANYSNAP_* variables in the environment only produce a warning
 // (ANYSNAP_PHASE, which the delegator sets for hook commands, not even that).
-inline constexpr std::array<std::string_view, 15> kConfigVariables = {
+inline constexpr std::array<std::string_view, 16> kConfigVariables = {
     "ANYSNAP_CONFIG",          "ANYSNAP_DISABLE",         "ANYSNAP_RUNTIME",
     "ANYSNAP_CHAIN",           "ANYSNAP_BEFORE_SNAPSHOT", "ANYSNAP_AFTER_RESTORE",
     "ANYSNAP_HOOK_TIMEOUT_MS", "ANYSNAP_PRIME_EVENTS",    "ANYSNAP_PRIME_ROUNDS",
-    "ANYSNAP_PRELOAD",         "ANYSNAP_AUDIT",           "ANYSNAP_AUDIT_FAIL_ON",
-    "ANYSNAP_AUDIT_REPORT",    "ANYSNAP_LOG_LEVEL",       "ANYSNAP_LOG_FORMAT",
+    "ANYSNAP_PRELOAD",         "ANYSNAP_PROVISIONED",     "ANYSNAP_AUDIT",
+    "ANYSNAP_AUDIT_FAIL_ON",   "ANYSNAP_AUDIT_REPORT",    "ANYSNAP_LOG_LEVEL",
+    "ANYSNAP_LOG_FORMAT",
 };
+
+// What a provisioned-concurrency init runs before the environment takes
+// traffic (there is no snapshot, so never restore/next nor after-restore
+// hooks), as ANYSNAP_PROVISIONED names the steps.
+inline constexpr std::array<std::string_view, 3> kProvisionedSteps = {
+    "prime", "before-snapshot", "preload"};
 
 // The snapshot-safety hazards the audit knows, as ANYSNAP_AUDIT_FAIL_ON names
 // them: random state (getrandom, /dev/urandom), UUIDs, outbound connections,
@@ -118,6 +125,11 @@ struct Config {
   bool prime_rounds_set = false;
   // ANYSNAP_PRELOAD: colon-separated paths, empty items skipped.
   std::vector<std::string> preload;
+  // ANYSNAP_PROVISIONED: comma-separated steps of kProvisionedSteps, or
+  // "none"; default "prime". Decides what a provisioned-concurrency init runs.
+  bool provisioned_prime = true;
+  bool provisioned_before_snapshot = false;
+  bool provisioned_preload = false;
   // ANYSNAP_AUDIT: off|log|strict (any case).
   AuditMode audit = AuditMode::kOff;
   // ANYSNAP_AUDIT_FAIL_ON: comma-separated kinds of kAuditHazardKinds (or
