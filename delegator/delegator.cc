@@ -10,11 +10,17 @@ namespace anysnap {
 // The request handler: forwards and keeps the RuntimeProgress up to date.
 class Delegator::Proxy final : public HttpHandler {
  public:
-  explicit Proxy(UpstreamClient* upstream) : upstream_(upstream) {}
+  Proxy(UpstreamClient* upstream, Lifecycle* lifecycle)
+      : upstream_(upstream), lifecycle_(lifecycle) {}
 
   void Handle(HttpRequest& request, RequestBody& body, ResponseWriter& out) override {
     auto start = std::chrono::steady_clock::now();
+    if (request.target.compare(0, kHookChannelPrefix.size(), kHookChannelPrefix) == 0) {
+      lifecycle_->channel().Handle(request, body, out);
+      return;
+    }
     RuntimeTarget target = ClassifyRuntimeTarget(request.target);
+    if (lifecycle_->Intercept(target, request, body, out)) return;
     bool long_poll = target.endpoint == RuntimeEndpoint::kNext ||
                      target.endpoint == RuntimeEndpoint::kRestoreNext;
     {
@@ -93,6 +99,7 @@ class Delegator::Proxy final : public HttpHandler {
   }
 
   UpstreamClient* const upstream_;
+  Lifecycle* const lifecycle_;
   mutable std::mutex mu_;
   RuntimeProgress progress_;          // guarded by mu_ (unanswered kept apart)
   std::set<std::string> unanswered_;  // guarded by mu_
@@ -106,7 +113,8 @@ Result<std::unique_ptr<Delegator>> Delegator::Start(const DelegatorOptions& opti
   }
   std::unique_ptr<Delegator> d(new Delegator());
   d->upstream_ = std::make_unique<UpstreamClient>(options.upstream);
-  d->proxy_ = std::make_unique<Proxy>(d->upstream_.get());
+  d->lifecycle_ = std::make_unique<Lifecycle>(options.lifecycle, d->upstream_.get());
+  d->proxy_ = std::make_unique<Proxy>(d->upstream_.get(), d->lifecycle_.get());
   d->server_ = std::make_unique<HttpServer>(d->proxy_.get(), options.http);
   ANYSNAP_RETURN_IF_ERROR(d->server_->Listen(options.listen));
   d->server_->Start();
@@ -115,11 +123,20 @@ Result<std::unique_ptr<Delegator>> Delegator::Start(const DelegatorOptions& opti
 
 Delegator::~Delegator() { Stop(); }
 
-RuntimeProgress Delegator::progress() const { return proxy_->progress(); }
+RuntimeProgress Delegator::progress() const {
+  RuntimeProgress p = proxy_->progress();
+  LifecycleState s = lifecycle_->state();
+  p.next_called = p.next_called || s.init_ended;
+  p.restoring = s.restoring;
+  if (!p.next_called) p.stage = s.stage;
+  return p;
+}
 
 void Delegator::Stop() {
+  if (lifecycle_) lifecycle_->Stop();
   if (upstream_) upstream_->Abort();
   if (server_) server_->Stop();
+  if (lifecycle_) lifecycle_->Join();
 }
 
 }  // namespace anysnap

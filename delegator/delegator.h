@@ -3,6 +3,10 @@
 // every request (all API families, unknown paths too) to the real one and the
 // answer back, byte for byte apart from hop-by-hop headers.
 //
+// Around the end of the runtime's init it runs the SnapStart lifecycle
+// (lifecycle.h: hooks, priming, preload, restore/next), and beside the Runtime
+// API it serves the hook channel under /anysnap/v1/ (hook_channel.h).
+//
 // While it forwards, it follows the runtime's progress through the Runtime
 // API (has init ended with a first next? which invocations are unanswered?) so
 // that the wrapper can report a runtime that dies with the right call.
@@ -22,6 +26,7 @@
 #include "anysnap/net.h"
 #include "anysnap/status.h"
 #include "anysnap/upstream_client.h"
+#include "lifecycle.h"
 
 namespace anysnap {
 
@@ -31,12 +36,16 @@ struct DelegatorOptions {
   // A non-loopback listen address exposes the Runtime API: refused unless set.
   bool allow_non_loopback = false;
   HttpServerOptions http;
+  // The SnapStart lifecycle; the default (on-demand) holds nothing.
+  LifecycleOptions lifecycle;
 };
 
 // What the runtime has done so far, as seen through the Runtime API.
 struct RuntimeProgress {
   bool next_called = false;             // init ended: a next or restore/next went upstream
   bool init_error_reported = false;     // the runtime posted init/error itself
+  bool restoring = false;               // restored; the runtime's first next not forwarded yet
+  std::string stage;                    // where init stands, when it has not ended (lifecycle.h)
   std::vector<std::string> unanswered;  // request ids delivered but not answered
 };
 
@@ -51,6 +60,7 @@ class Delegator {
   // The address the runtime must use as AWS_LAMBDA_RUNTIME_API.
   const HostPort& address() const { return server_->address(); }
   UpstreamClient& upstream() { return *upstream_; }
+  Lifecycle& lifecycle() { return *lifecycle_; }
   RuntimeProgress progress() const;
   // Stops serving; transfers in progress are aborted. Idempotent.
   void Stop();
@@ -60,6 +70,7 @@ class Delegator {
   Delegator() = default;
 
   std::unique_ptr<UpstreamClient> upstream_;
+  std::unique_ptr<Lifecycle> lifecycle_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<HttpServer> server_;
 };

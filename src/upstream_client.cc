@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "anysnap/log.h"
+#include "anysnap/runtime_api.h"
 
 namespace anysnap {
 
@@ -465,7 +466,8 @@ ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& 
 }
 
 Result<UpstreamResponse> UpstreamClient::Call(std::string_view method, std::string_view target,
-                                              const HttpHeaders& headers, std::string_view body) {
+                                              const HttpHeaders& headers, std::string_view body,
+                                              bool long_poll) {
   HttpRequest request;
   request.method = std::string(method);
   request.target = std::string(target);
@@ -473,13 +475,32 @@ Result<UpstreamResponse> UpstreamClient::Call(std::string_view method, std::stri
   if (method != "GET" && method != "HEAD") request.content_length = body.size();
   StringBody source(body);
   CapturingWriter sink;
-  ForwardOutcome outcome = Forward(request, source, sink);
+  ForwardOutcome outcome = Forward(request, source, sink, long_poll);
   if (!outcome.answered_by_upstream) {
     return outcome.error.ok() ? Status::Unavailable("no answer from the Runtime API")
                               : outcome.error;
   }
   if (!outcome.error.ok()) return outcome.error;
   return std::move(sink.response);
+}
+
+bool ReportRuntimeError(UpstreamClient& upstream, std::string_view path,
+                        std::string_view error_type, std::string_view message) {
+  auto r = upstream.Call("POST", path,
+                         {{std::string(kErrorTypeHeader), std::string(error_type)},
+                          {"Content-Type", "application/json"}},
+                         RuntimeErrorDocument(error_type, message));
+  if (!r.ok()) {
+    Log().Error("could not report " + std::string(error_type) + " to " + std::string(path) + ": " +
+                r.status().message());
+    return false;
+  }
+  if (r->status != 202) {
+    Log().Warn("reporting " + std::string(error_type) + " to " + std::string(path) + " got " +
+               std::to_string(r->status) + ": " + r->body);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace anysnap

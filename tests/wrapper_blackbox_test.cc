@@ -12,6 +12,7 @@
 
 #include "anysnap/base64.h"
 #include "http_test_client.h"
+#include "wrapped_function.h"
 #include "runtime_api_server.h"
 #include "runtime_process.h"
 
@@ -20,99 +21,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kBin = ANYSNAP_BIN_DIR;
-const std::string kSource = ANYSNAP_SOURCE_DIR;
-const std::string kFixtures = kSource + "/tests/fixtures";
-
-// One function: a Runtime API server and the wrapper running a runtime host.
-class Function {
- public:
-  explicit Function(RuntimeApiServer::Options options = {}) : server_(options) {
-    Status s = server_.Start({"127.0.0.1", 0});
-    EXPECT_TRUE(s.ok()) << s.message();
-    stderr_path_ = ::testing::TempDir() + "/wrapper-stderr-" + std::to_string(::getpid()) + "-" +
-                   std::to_string(counter_++);
-    env_ = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
-            {"HOME", "/tmp"},
-            {"AWS_LAMBDA_RUNTIME_API", server_.address().ToString()},
-            {"AWS_LAMBDA_FUNCTION_NAME", "blackbox"},
-            {"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"},
-            {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"},
-            {"AWS_REGION", "us-east-1"},
-            {"LAMBDA_TASK_ROOT", kFixtures},
-            {"_HANDLER", "index.handler"}};
-  }
-  ~Function() {
-    if (wrapper_.running()) {
-      wrapper_.Signal(SIGKILL);
-      Wait();
-    }
-    server_.Stop();
-  }
-
-  void Set(const std::string& key, const std::string& value) { env_[key] = value; }
-
-  // Starts the wrapper as Lambda's managed bootstrap would: wrapper + java argv.
-  void Start(const std::string& interpreter = "/var/lang/bin/java") {
-    std::vector<std::string> argv = {"/bin/sh",
-                                     "-c",
-                                     "exec \"$0\" \"$@\" 2>\"$ANYSNAP_TEST_STDERR\"",
-                                     kBin + "/anysnap-wrapper",
-                                     interpreter,
-                                     "-XX:+TieredCompilation",
-                                     "-classpath",
-                                     "/var/runtime/lib/*",
-                                     "com.amazonaws.services.lambda.runtime.api.client.AWSLambda",
-                                     "index.handler"};
-    EnvMap env = env_;
-    env["ANYSNAP_TEST_STDERR"] = stderr_path_;
-    Status s = wrapper_.Start(argv, env);
-    ASSERT_TRUE(s.ok()) << s.message();
-  }
-
-  // Waits for the wrapper to end; returns its shell exit status.
-  int Wait(std::chrono::seconds limit = 60s) {
-    int status = 0;
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (!wrapper_.TryReap(&status)) {
-      if (std::chrono::steady_clock::now() > until) {
-        ADD_FAILURE() << "wrapper did not end; stderr:\n" << Stderr();
-        wrapper_.Signal(SIGKILL);
-        while (!wrapper_.TryReap(&status)) std::this_thread::sleep_for(1ms);
-        return -1;
-      }
-      std::this_thread::sleep_for(2ms);
-    }
-    return ShellExitStatus(status);
-  }
-
-  InvocationResult Invoke(const std::string& event, Invocation inv = {}) {
-    inv.event = event;
-    auto f = server_.Invoke(std::move(inv));
-    if (f.wait_for(60s) != std::future_status::ready) {
-      ADD_FAILURE() << "invocation not answered; stderr:\n" << Stderr();
-      return {};
-    }
-    return f.get();
-  }
-
-  std::string Stderr() const {
-    std::ifstream in(stderr_path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  RuntimeApiServer& server() { return server_; }
-  RuntimeProcess& wrapper() { return wrapper_; }
-
- private:
-  static inline int counter_ = 0;
-  RuntimeApiServer server_;
-  RuntimeProcess wrapper_;
-  EnvMap env_;
-  std::string stderr_path_;
-};
+using testing::kBin;
+using testing::kFixtures;
+using testing::kSource;
+using Function = testing::WrappedFunction;
 
 std::string PythonRuntime() { return "python3 " + kFixtures + "/python/runtime.py"; }
 

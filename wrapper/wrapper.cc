@@ -4,6 +4,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -54,22 +55,6 @@ std::string TodayUtc() {
   return buf;
 }
 
-// Posts an error document to a Runtime API error endpoint and logs the outcome.
-void ReportError(UpstreamClient& upstream, std::string_view path, std::string_view error_type,
-                 std::string_view message) {
-  auto r = upstream.Call("POST", path,
-                         {{std::string(kErrorTypeHeader), std::string(error_type)},
-                          {"Content-Type", "application/json"}},
-                         RuntimeErrorDocument(error_type, message));
-  if (!r.ok()) {
-    Log().Error("could not report " + std::string(error_type) + " to " + std::string(path) + ": " +
-                r.status().message());
-  } else if (r->status != 202) {
-    Log().Warn("reporting " + std::string(error_type) + " to " + std::string(path) + " got " +
-               std::to_string(r->status) + ": " + r->body);
-  }
-}
-
 // A configuration error: one line in the log, init/error when the Runtime API
 // is known, then the exit status.
 int FailConfiguration(const EnvMap& env, const std::string& message) {
@@ -78,7 +63,7 @@ int FailConfiguration(const EnvMap& env, const std::string& message) {
   if (api != env.end()) {
     if (auto hp = ParseHostPort(api->second); hp.ok()) {
       UpstreamClient upstream(*hp);
-      ReportError(upstream, kInitErrorPath, "Runtime.InvalidConfiguration", message);
+      ReportRuntimeError(upstream, kInitErrorPath, "Runtime.InvalidConfiguration", message);
     }
   }
   return kExitConfigError;
@@ -108,13 +93,19 @@ void ReportRuntimeEnd(Delegator& delegator, int wait_status) {
   std::string how = "runtime host " + DescribeWaitStatus(wait_status);
   if (!progress.next_called) {
     if (!progress.init_error_reported) {
-      ReportError(delegator.upstream(), kInitErrorPath, "Runtime.ExitError",
-                  how + " before its first invocation/next");
+      ReportRuntimeError(
+          delegator.upstream(), kInitErrorPath, "Runtime.ExitError",
+          how + (progress.stage.empty() ? " before its first invocation/next" : " " + progress.stage));
     }
     return;
   }
+  if (progress.restoring) {
+    ReportRuntimeError(delegator.upstream(), kRestoreErrorPath, "Runtime.ExitError",
+                       how + " after restore, before its first invocation");
+    return;
+  }
   for (const std::string& id : progress.unanswered) {
-    ReportError(delegator.upstream(), "/2018-06-01/runtime/invocation/" + id + "/error",
+    ReportRuntimeError(delegator.upstream(), "/2018-06-01/runtime/invocation/" + id + "/error",
                 "Runtime.ExitError", how + " during invocation " + id);
   }
 }
@@ -139,6 +130,37 @@ EnvMap RuntimeEnvironment(const EnvMap& env, const HostPort& delegator, std::str
                                         std::string(stream_suffix);
   }
   return out;
+}
+
+Result<LifecycleOptions> LifecycleFromConfig(const Config& config, const EnvMap& env,
+                                             const ReadFileFn& read_file) {
+  auto get = [&](const char* key, const char* fallback) {
+    auto it = env.find(key);
+    return it != env.end() && !it->second.empty() ? it->second : std::string(fallback);
+  };
+  LifecycleOptions options;
+  options.init_type = ParseInitType(get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"));
+  options.before_snapshot = config.before_snapshot;
+  options.after_restore = config.after_restore;
+  options.before_timeout = config.before_hook_timeout;
+  options.after_timeout = config.after_hook_timeout;
+  options.prime_rounds = config.prime_rounds;
+  options.preload = config.preload;
+  options.provisioned_prime = config.provisioned_prime;
+  options.provisioned_before_snapshot = config.provisioned_before_snapshot;
+  options.provisioned_preload = config.provisioned_preload;
+  if (!config.prime_events.empty()) {
+    const std::string name = "ANYSNAP_PRIME_EVENTS=" + QuoteForMessage(config.prime_events) + ": ";
+    auto text = read_file(config.prime_events);
+    if (!text.ok()) return text.status().WithPrefix(name);
+    auto events = ParsePrimeEvents(*text);
+    if (!events.ok()) return events.status().WithPrefix(name);
+    options.prime_events = std::move(*events);
+  }
+  options.function_arn = "arn:aws:lambda:" + get("AWS_REGION", "us-east-1") +
+                         ":000000000000:function:" + get("AWS_LAMBDA_FUNCTION_NAME", "function") +
+                         ":" + get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+  return options;
 }
 
 std::vector<std::string> RuntimeCommand(const Config& config) {
@@ -168,13 +190,27 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
     return FailConfiguration(env, "AWS_LAMBDA_RUNTIME_API=" + QuoteForMessage(api->second) + ": " +
                                       upstream.status().message());
 
+  auto lifecycle = LifecycleFromConfig(*config, env, ReadWholeFile);
+  if (!lifecycle.ok()) return FailConfiguration(env, lifecycle.status().message());
+  // A lifecycle failure has been reported upstream when on_fatal runs: the
+  // runtime host is stopped and the wrapper exits with the lifecycle's status.
+  std::atomic<int> fatal_exit{0};
+  std::atomic<pid_t> runtime_group{0};
+  lifecycle->start = start;
+  lifecycle->on_fatal = [&fatal_exit, &runtime_group](int exit_status) {
+    fatal_exit.store(exit_status);
+    pid_t group = runtime_group.load();
+    if (group > 0) ::kill(-group, SIGKILL);
+  };
+
   DelegatorOptions options;
   options.upstream = *upstream;
+  options.lifecycle = std::move(*lifecycle);
   auto delegator = Delegator::Start(options);
   if (!delegator.ok()) {
     Log().Error("cannot start the delegator: " + delegator.status().message());
     UpstreamClient direct(*upstream);
-    ReportError(direct, kInitErrorPath, "Runtime.Unknown",
+    ReportRuntimeError(direct, kInitErrorPath, "Runtime.Unknown",
                 "anysnap cannot start its delegator: " + delegator.status().message());
     return kExitInternalError;
   }
@@ -182,6 +218,7 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
 
   std::vector<std::string> command = RuntimeCommand(*config);
   EnvMap runtime_env = RuntimeEnvironment(env, d.address(), TodayUtc(), RandomHex(16));
+  d.lifecycle().SetHookEnvironment(runtime_env);
   RuntimeProcess runtime;
   Status started = runtime.Start(command, runtime_env);
   if (!started.ok()) {
@@ -189,10 +226,11 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
     std::string message = (missing ? "runtime host not found: " : "runtime host not executable: ") +
                           started.message();
     Log().Error(message);
-    ReportError(d.upstream(), kInitErrorPath, "Runtime.InvalidEntrypoint", message);
+    ReportRuntimeError(d.upstream(), kInitErrorPath, "Runtime.InvalidEntrypoint", message);
     d.Stop();
     return missing ? kExitNotFound : kExitNotExecutable;
   }
+  runtime_group.store(runtime.pid());
   Log().Info("runtime host " + command[0] + " started (pid " + std::to_string(runtime.pid()) +
              ") " + Millis(Clock::now() - start) + " ms after wrapper start; Runtime API via " +
              d.address().ToString());
@@ -213,8 +251,15 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
     Log().Debug(std::string("forwarding ") + strsignal(sig) + " to the runtime host");
     runtime.Signal(sig);
   }
-  Log().Info("runtime host " + DescribeWaitStatus(wait_status));
+  runtime_group.store(0);
   runtime.KillGroup();
+  if (int status = fatal_exit.load(); status != 0) {
+    Log().Info("runtime host stopped after the lifecycle failure; exit status " +
+               std::to_string(status));
+    d.Stop();
+    return status;
+  }
+  Log().Info("runtime host " + DescribeWaitStatus(wait_status));
   ReportRuntimeEnd(d, wait_status);
   d.Stop();
   return ShellExitStatus(wait_status);

@@ -3,7 +3,9 @@
 // behind it, forward signals, and when the runtime host ends, report what the
 // Runtime API must hear about it and exit with its status.
 //
-// Exit statuses: the runtime host's own (128+N when killed by signal N); 126
+// Exit statuses: the runtime host's own (128+N when killed by signal N); 64
+// after a before-snapshot failure (hooks, priming, restore/next), 65 after an
+// after-restore failure, the runtime host stopped in both cases; 126
 // when the runtime host cannot be executed, 127 when it does not exist; 78
 // (EX_CONFIG) for a configuration error; 70 (EX_SOFTWARE) when anysnap itself
 // cannot start (the delegator cannot listen, fork fails).
@@ -17,6 +19,7 @@
 #include "anysnap/config.h"
 #include "anysnap/environment.h"
 #include "anysnap/net.h"
+#include "lifecycle.h"
 
 namespace anysnap {
 
@@ -33,6 +36,13 @@ inline constexpr int kExitNotFound = 127;
 // `today` is "YYYY/MM/DD".
 EnvMap RuntimeEnvironment(const EnvMap& env, const HostPort& delegator, std::string_view today,
                           std::string_view stream_suffix);
+
+// The SnapStart lifecycle's options from the configuration and the platform's
+// environment (AWS_LAMBDA_INITIALIZATION_TYPE), reading the priming events
+// file through `read_file`. A bad events file is InvalidArgument naming
+// ANYSNAP_PRIME_EVENTS. `start` and `on_fatal` are left for the caller.
+Result<LifecycleOptions> LifecycleFromConfig(const Config& config, const EnvMap& env,
+                                             const ReadFileFn& read_file);
 
 // The runtime host's argv: the chained exec wrapper's words, then the runtime's.
 std::vector<std::string> RuntimeCommand(const Config& config);

@@ -28,6 +28,7 @@ class Status {
     kTooLarge,       // a size limit was exceeded
     kTimedOut,
     kAborted,  // stopped on purpose (shutdown)
+    kFailed,   // a program or hook ran and reported failure
     kInternal,
   };
 
@@ -42,6 +43,7 @@ class Status {
   static Status TooLarge(std::string_view msg) { return {Code::kTooLarge, msg}; }
   static Status TimedOut(std::string_view msg) { return {Code::kTimedOut, msg}; }
   static Status Aborted(std::string_view msg) { return {Code::kAborted, msg}; }
+  static Status Failed(std::string_view msg) { return {Code::kFailed, msg}; }
   static Status Internal(std::string_view msg) { return {Code::kInternal, msg}; }
 
   bool ok() const { return code_ == Code::kOk; }
@@ -52,6 +54,12 @@ class Status {
   Status WithContext(std::string_view context) const {
     if (ok()) return *this;
     return Status(code_, std::string(context) + ": " + message_);
+  }
+
+  // Returns a copy whose message is `prefix` followed by this message.
+  Status WithPrefix(std::string_view prefix) const {
+    if (ok()) return *this;
+    return Status(code_, std::string(prefix) + message_);
   }
 
   // "OK" or the message.

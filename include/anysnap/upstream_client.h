@@ -75,8 +75,10 @@ class UpstreamClient {
                          bool long_poll = false);
 
   // Sends a request with a complete body and returns the complete answer.
+  // `long_poll` as for Forward (restore/next).
   Result<UpstreamResponse> Call(std::string_view method, std::string_view target,
-                                const HttpHeaders& headers, std::string_view body);
+                                const HttpHeaders& headers, std::string_view body,
+                                bool long_poll = false);
 
   // Closes every pooled connection; those in use close when their request
   // ends. After a snapshot restore no connection made before it is reused.
@@ -100,6 +102,12 @@ class UpstreamClient {
   std::vector<std::unique_ptr<Handle>> idle_;  // guarded by mu_
   uint64_t generation_ = 0;                    // guarded by mu_
 };
+
+// Posts a Runtime API error document (errorType `error_type`, errorMessage
+// `message`) to `path` (init/error, restore/error, invocation/{id}/error) and
+// logs when the upstream does not take it with 202. Returns true iff it did.
+bool ReportRuntimeError(UpstreamClient& upstream, std::string_view path,
+                        std::string_view error_type, std::string_view message);
 
 // Initialises libcurl once for the process; call from main before threads.
 void InitCurlOnce();

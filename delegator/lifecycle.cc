@@ -1,0 +1,541 @@
+#include "lifecycle.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "anysnap/ascii.h"
+#include "anysnap/base64.h"
+#include "anysnap/log.h"
+#include "hook_runner.h"
+#include "preload.h"
+
+namespace anysnap {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using WallClock = std::chrono::system_clock;
+using std::chrono::milliseconds;
+
+// How much of a priming error's body is read for its message.
+constexpr size_t kMaxErrorBody = 64 * 1024;
+
+std::string Millis(Clock::duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", std::chrono::duration<double, std::milli>(d).count());
+  return buf;
+}
+
+int64_t WallMillis() {
+  return std::chrono::duration_cast<milliseconds>(WallClock::now().time_since_epoch()).count();
+}
+
+std::string Plural(size_t n, std::string_view word) {
+  return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
+// "Error: message" from a Runtime API error document and its type header.
+std::string DescribeFunctionError(std::string_view type_header, std::string_view document) {
+  std::string type(type_header);
+  std::string message;
+  rapidjson::Document doc;
+  doc.Parse(document.data(), document.size());
+  if (!doc.HasParseError() && doc.IsObject()) {
+    auto t = doc.FindMember("errorType");
+    if (type.empty() && t != doc.MemberEnd() && t->value.IsString()) type = t->value.GetString();
+    auto m = doc.FindMember("errorMessage");
+    if (m != doc.MemberEnd() && m->value.IsString()) message = m->value.GetString();
+  } else {
+    message = std::string(document.substr(0, 200));
+  }
+  if (type.empty()) type = "Unhandled";
+  return message.empty() ? type : type + ": " + message;
+}
+
+// The answer's headers as a runtime may receive them again: framing and
+// hop-by-hop fields are the server's business.
+HttpHeaders EndToEndHeaders(const HttpHeaders& headers) {
+  HttpHeaders out;
+  for (const HttpHeader& h : headers) {
+    if (IsHopByHop(h.name, headers) || EqualsIgnoreCase(h.name, "Content-Length")) continue;
+    out.push_back(h);
+  }
+  return out;
+}
+
+}  // namespace
+
+InitType ParseInitType(std::string_view value) {
+  if (value == "snap-start") return InitType::kSnapStart;
+  if (value == "provisioned-concurrency") return InitType::kProvisioned;
+  return InitType::kOnDemand;
+}
+
+struct Lifecycle::Pending {
+  std::string id;
+  const PrimeEvent* event = nullptr;
+  int64_t deadline_ms = 0;  // wall clock, for the Deadline header
+  std::string stage;
+  bool delivered = false;
+  bool answered = false;
+  Status outcome;  // Failed when the function answered with an error
+};
+
+Lifecycle::Lifecycle(LifecycleOptions options, UpstreamClient* upstream)
+    : options_(std::move(options)),
+      upstream_(upstream),
+      channel_([&]() -> std::vector<std::string> {
+        switch (options_.init_type) {
+          case InitType::kSnapStart:
+            return {std::string(kBeforeSnapshotPhase), std::string(kAfterRestorePhase)};
+          case InitType::kProvisioned:
+            if (options_.provisioned_before_snapshot) return {std::string(kBeforeSnapshotPhase)};
+            return {};
+          case InitType::kOnDemand:
+            break;
+        }
+        return {};
+      }()) {}
+
+Lifecycle::~Lifecycle() {
+  Stop();
+  Join();
+}
+
+void Lifecycle::SetHookEnvironment(EnvMap env) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hook_env_ = std::move(env);
+}
+
+LifecycleState Lifecycle::state() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_;
+}
+
+void Lifecycle::Stop() {
+  cancel_.store(true);
+  channel_.Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  changed_.notify_all();
+}
+
+void Lifecycle::Join() {
+  if (driver_.joinable()) driver_.join();
+}
+
+bool Lifecycle::HasWork() const {
+  const bool hooks = !options_.before_snapshot.empty() || channel_.client_count() > 0;
+  switch (options_.init_type) {
+    case InitType::kSnapStart:
+      return hooks || !options_.after_restore.empty() || !options_.prime_events.empty() ||
+             !options_.preload.empty();
+    case InitType::kProvisioned:
+      return (options_.provisioned_prime && !options_.prime_events.empty()) ||
+             (options_.provisioned_before_snapshot && hooks) ||
+             (options_.provisioned_preload && !options_.preload.empty());
+    case InitType::kOnDemand:
+      break;
+  }
+  return false;
+}
+
+bool Lifecycle::Intercept(const RuntimeTarget& target, HttpRequest& request, RequestBody& body,
+                          ResponseWriter& out) {
+  if (passthrough_.load(std::memory_order_acquire)) return false;
+  switch (target.endpoint) {
+    case RuntimeEndpoint::kNext:
+      return InterceptNext(out);
+    case RuntimeEndpoint::kRestoreNext:
+      return InterceptRestoreNext(out);
+    case RuntimeEndpoint::kResponse:
+    case RuntimeEndpoint::kInvocationError:
+      return InterceptPrimingAnswer(target, request, body, out);
+    default:
+      return false;
+  }
+}
+
+// Init is over and nothing is held any more: from now on every request is
+// forwarded without a look. Requires mu_.
+void Lifecycle::EnterRunning() {
+  phase_ = Phase::kRunning;
+  state_.restoring = false;
+  state_.stage.clear();
+  priming_ids_.clear();
+  passthrough_.store(true, std::memory_order_release);
+  changed_.notify_all();
+}
+
+bool Lifecycle::InterceptNext(ResponseWriter& out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (phase_ == Phase::kInit) {
+    const std::string since = Millis(Clock::now() - options_.start);
+    channel_.CloseRegistration();
+    if (!HasWork()) {
+      EnterRunning();
+      lock.unlock();
+      channel_.Finish();
+      Log().Info("init ended with the runtime's first invocation/next, " + since +
+                 " ms after start" +
+                 (options_.init_type == InitType::kSnapStart
+                      ? ": nothing to run around the snapshot, so it is taken there"
+                      : ""));
+      return false;
+    }
+    phase_ = Phase::kHolding;
+    Log().Info("runtime's first invocation/next " + since +
+               " ms after start: held while anysnap runs its init steps");
+    driver_ = std::thread(&Lifecycle::Drive, this);
+  }
+  if (phase_ == Phase::kRunning) return false;
+
+  changed_.wait(lock, [&] {
+    return phase_ != Phase::kHolding || cancel_.load() || (pending_ && !pending_->delivered);
+  });
+  if (phase_ == Phase::kRunning) return false;
+  if (phase_ == Phase::kHolding && !cancel_.load() && pending_ && !pending_->delivered) {
+    pending_->delivered = true;
+    state_.stage = pending_->stage;
+    const PrimeEvent& event = *pending_->event;
+    HttpHeaders headers = {{std::string(kRequestIdHeader), pending_->id},
+                           {std::string(kDeadlineHeader), std::to_string(pending_->deadline_ms)},
+                           {std::string(kFunctionArnHeader), options_.function_arn},
+                           {"Content-Type", "application/json"}};
+    for (const HttpHeader& h : event.headers) {
+      auto same = [&](const HttpHeader& mine) { return EqualsIgnoreCase(mine.name, h.name); };
+      headers.erase(std::remove_if(headers.begin(), headers.end(), same), headers.end());
+      headers.push_back(h);
+    }
+    lock.unlock();
+    out.Respond(200, headers, event.body);
+    return true;
+  }
+  lock.unlock();
+  out.RespondError(503, "Anysnap.InitStopped", "anysnap stopped this init");
+  out.CloseAfterResponse();
+  return true;
+}
+
+bool Lifecycle::InterceptRestoreNext(ResponseWriter& out) {
+  if (options_.init_type != InitType::kSnapStart) return false;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (phase_ != Phase::kInit) return false;
+    channel_.CloseRegistration();
+    if (!HasWork()) {
+      EnterRunning();
+      lock.unlock();
+      channel_.Finish();
+      Log().Info("the runtime called restore/next itself " +
+                 Millis(Clock::now() - options_.start) +
+                 " ms after start: forwarded, the snapshot is taken there");
+      return false;
+    }
+    phase_ = Phase::kHolding;
+  }
+  Log().Info("the runtime called restore/next itself " + Millis(Clock::now() - options_.start) +
+             " ms after start: anysnap's hooks run around it");
+  if (!options_.prime_events.empty()) {
+    Log().Warn(
+        "ANYSNAP_PRIME_EVENTS skipped: this runtime calls restore/next itself and takes no event "
+        "before the snapshot");
+  }
+  Status before = BeforeSnapshot(/*with_preload=*/true, /*with_hooks=*/true);
+  if (!before.ok()) {
+    Fail(/*after_restore=*/false, before);
+    out.RespondError(503, "Anysnap.InitStopped", "anysnap stopped this init");
+    out.CloseAfterResponse();
+    return true;
+  }
+  auto answer = RestoreNext();
+  if (!answer.ok()) {
+    Fail(false, answer.status().WithPrefix("restore/next failed: "));
+    out.RespondError(502, "Anysnap.UpstreamError", answer.status().message());
+    out.CloseAfterResponse();
+    return true;
+  }
+  if (answer->status == 200) {
+    Status after = AfterRestore();
+    if (!after.ok()) {
+      Fail(/*after_restore=*/true, after);
+      out.RespondError(503, "Anysnap.InitStopped", "anysnap stopped this restore");
+      out.CloseAfterResponse();
+      return true;
+    }
+  }
+  Release();
+  out.Respond(answer->status, EndToEndHeaders(answer->headers), answer->body);
+  return true;
+}
+
+bool Lifecycle::InterceptPrimingAnswer(const RuntimeTarget& target, HttpRequest& request,
+                                       RequestBody& body, ResponseWriter& out) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (priming_ids_.count(target.request_id) == 0) return false;
+  }
+  // Consumed here, whatever its size: it never goes upstream.
+  Status outcome;
+  if (target.endpoint == RuntimeEndpoint::kInvocationError) {
+    auto document = body.ReadAll(kMaxErrorBody);
+    const std::string* type = FindHeader(request.headers, kErrorTypeHeader);
+    outcome = Status::Failed(DescribeFunctionError(type ? *type : "",
+                                                   document.ok() ? *document : std::string()));
+  } else {
+    char buf[64 * 1024];
+    for (;;) {
+      auto n = body.Read(buf, sizeof(buf));
+      if (!n.ok()) {
+        outcome = Status::Failed("the response broke off: " + n.status().message());
+        break;
+      }
+      if (*n == 0) break;
+    }
+    if (outcome.ok()) {
+      if (const std::string* type = FindHeader(body.trailers(), kErrorTypeHeader)) {
+        std::string document;
+        if (const std::string* encoded = FindHeader(body.trailers(), kErrorBodyTrailer)) {
+          if (auto decoded = Base64Decode(*encoded); decoded.ok()) document = *decoded;
+        }
+        outcome = Status::Failed(DescribeFunctionError(*type, document));
+      }
+    }
+  }
+  bool taken = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_ && pending_->id == target.request_id && !pending_->answered) {
+      pending_->answered = true;
+      pending_->outcome = outcome;
+      changed_.notify_all();
+      taken = true;
+    }
+  }
+  if (!taken) {
+    out.RespondError(400, "InvalidRequestID",
+                     "priming event " + target.request_id + " is not waiting for an answer");
+    return true;
+  }
+  out.Respond(202, {{"Content-Type", "application/json"}}, "{\"status\":\"OK\"}");
+  return true;
+}
+
+void Lifecycle::SetStage(std::string stage) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_.stage = std::move(stage);
+}
+
+void Lifecycle::Drive() {
+  const bool provisioned = options_.init_type == InitType::kProvisioned;
+  const bool prime = !options_.prime_events.empty() && (!provisioned || options_.provisioned_prime);
+  if (prime) {
+    Status s = Prime();
+    if (!s.ok()) return Fail(false, s);
+  }
+  if (!provisioned || options_.provisioned_before_snapshot ||
+      options_.provisioned_preload) {
+    Status s = BeforeSnapshot(!provisioned || options_.provisioned_preload,
+                              !provisioned || options_.provisioned_before_snapshot);
+    if (!s.ok()) return Fail(false, s);
+  }
+  if (provisioned) {
+    Release();
+    return;
+  }
+  auto answer = RestoreNext();
+  if (!answer.ok()) {
+    return Fail(false, answer.status().WithPrefix("restore/next failed: "));
+  }
+  if (answer->status != 200) {
+    std::string body = answer->body.substr(0, 200);
+    return Fail(false, Status::Failed("restore/next answered " + std::to_string(answer->status) +
+                                      (body.empty() ? "" : ": " + body)));
+  }
+  Status after = AfterRestore();
+  if (!after.ok()) return Fail(true, after);
+  Release();
+}
+
+void Lifecycle::Release() {
+  Clock::time_point restored;
+  bool was_restoring;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_restoring = state_.restoring;
+    restored = restored_at_;
+    EnterRunning();
+  }
+  channel_.Finish();
+  if (was_restoring) {
+    Log().Info("restore to the runtime's first invocation/next forwarded: " +
+               Millis(Clock::now() - restored) + " ms");
+  } else {
+    Log().Info("init steps done: the runtime's invocation/next is forwarded");
+  }
+}
+
+Status Lifecycle::Prime() {
+  const size_t count = options_.prime_events.size();
+  const int rounds = options_.prime_rounds;
+  std::string curve;
+  for (int round = 1; round <= rounds; ++round) {
+    const Clock::time_point round_start = Clock::now();
+    for (size_t i = 0; i < count; ++i) {
+      const std::string where = "priming round " + std::to_string(round) + " of " +
+                                std::to_string(rounds) + ", event " + std::to_string(i + 1) +
+                                " of " + std::to_string(count);
+      const Clock::time_point deadline = Clock::now() + options_.before_timeout;
+      std::unique_lock<std::mutex> lock(mu_);
+      pending_ = std::make_unique<Pending>();
+      pending_->id = "anysnap-prime-r" + std::to_string(round) + "-e" + std::to_string(i + 1);
+      pending_->event = &options_.prime_events[i];
+      pending_->deadline_ms = WallMillis() + options_.before_timeout.count();
+      pending_->stage = "while " + where;
+      priming_ids_.insert(pending_->id);
+      changed_.notify_all();
+      bool answered = changed_.wait_until(
+          lock, deadline, [&] { return cancel_.load() || pending_->answered; });
+      if (cancel_.load()) return Status::Aborted("stopped");
+      if (!answered) {
+        return Status::TimedOut(where + " (request id " + pending_->id + "): no answer within " +
+                                std::to_string(options_.before_timeout.count()) + " ms");
+      }
+      if (!pending_->outcome.ok()) {
+        return Status::Failed(where + ": the function failed: " + pending_->outcome.message());
+      }
+    }
+    std::string took = Millis(Clock::now() - round_start);
+    curve += (curve.empty() ? "" : ", ") + took;
+    Log().Info("priming round " + std::to_string(round) + " of " + std::to_string(rounds) + ": " +
+               Plural(count, "event") + " in " + took + " ms");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.reset();
+  }
+  if (rounds > 1) Log().Info("priming done; ms per round: " + curve);
+  return Status::Ok();
+}
+
+Status Lifecycle::RunHooks(std::string_view phase, const std::vector<HookSpec>& configured,
+                           milliseconds timeout) {
+  const bool before = phase == kBeforeSnapshotPhase;
+  const Clock::time_point deadline = Clock::now() + timeout;
+  EnvMap env;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    env = hook_env_;
+  }
+  auto with_budget = [&](const Status& s) {
+    if (s.code() != Status::Code::kTimedOut) return s;
+    return Status::TimedOut(s.message() + " after " + std::to_string(timeout.count()) + " ms");
+  };
+  auto run_configured = [&]() -> Status {
+    std::vector<const HookSpec*> order;
+    for (const HookSpec& hook : configured) order.push_back(&hook);
+    if (before) std::reverse(order.begin(), order.end());
+    for (const HookSpec* hook : order) {
+      const Clock::time_point start = Clock::now();
+      Status s = RunConfiguredHook(*hook, phase, env, deadline, cancel_);
+      s = with_budget(s);
+      const std::string name = QuoteForMessage(hook->text, 120);
+      if (!s.ok()) return s.WithPrefix("hook " + name + " ");
+      Log().Info(std::string(phase) + ": hook " + name + " succeeded in " +
+                 Millis(Clock::now() - start) + " ms");
+    }
+    return Status::Ok();
+  };
+  // Registration order is configured hooks first, then in-process clients;
+  // before-snapshot runs it backwards.
+  if (before) {
+    ANYSNAP_RETURN_IF_ERROR(with_budget(channel_.RunPhase(phase, /*reverse=*/true, deadline)));
+    return run_configured();
+  }
+  ANYSNAP_RETURN_IF_ERROR(run_configured());
+  return with_budget(channel_.RunPhase(phase, /*reverse=*/false, deadline));
+}
+
+Status Lifecycle::BeforeSnapshot(bool with_preload, bool with_hooks) {
+  if (with_hooks) {
+    SetStage("while before-snapshot hooks ran");
+    const Clock::time_point start = Clock::now();
+    Status s = RunHooks(kBeforeSnapshotPhase, options_.before_snapshot, options_.before_timeout);
+    if (!s.ok()) return s.WithPrefix("before-snapshot ");
+    Log().Info("before-snapshot hooks done in " + Millis(Clock::now() - start) + " ms");
+  }
+  if (with_preload && !options_.preload.empty()) {
+    SetStage("while preloading");
+    const Clock::time_point start = Clock::now();
+    PreloadStats stats = Preload(options_.preload, cancel_);
+    if (cancel_.load()) return Status::Aborted("stopped");
+    size_t shown = 0;
+    for (const std::string& problem : stats.problems) {
+      if (++shown > 10) break;
+      Log().Warn("ANYSNAP_PRELOAD: cannot read " + problem);
+    }
+    Log().Info("preload: " + Plural(stats.files, "file") + ", " + std::to_string(stats.bytes) +
+               " bytes in " + Millis(Clock::now() - start) + " ms" +
+               (stats.problems.empty() ? ""
+                                       : "; " + Plural(stats.problems.size(), "path") +
+                                             " could not be read"));
+  }
+  return Status::Ok();
+}
+
+Result<UpstreamResponse> Lifecycle::RestoreNext() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_.init_ended = true;
+    state_.stage = "while waiting for restore/next";
+  }
+  Log().Info("calling restore/next: the snapshot is taken while it waits");
+  const WallClock::time_point called = WallClock::now();
+  auto answer = upstream_->Call("GET", kRestoreNextPath, {}, "", /*long_poll=*/true);
+  // The first reading after restore: every later duration starts here.
+  const Clock::time_point restored = Clock::now();
+  const auto waited = std::chrono::duration_cast<milliseconds>(WallClock::now() - called);
+  if (!answer.ok()) return answer.status();
+  Log().Info("restore/next answered " + std::to_string(answer->status) + " after " +
+             std::to_string(waited.count()) +
+             " ms of wall-clock time (init end to restore)");
+  if (answer->status == 200) {
+    // Connections made before the snapshot may be dead after it.
+    upstream_->DropConnections();
+    std::lock_guard<std::mutex> lock(mu_);
+    state_.restoring = true;
+    state_.stage = "after restore";
+    restored_at_ = restored;
+  }
+  return answer;
+}
+
+Status Lifecycle::AfterRestore() {
+  SetStage("while after-restore hooks ran");
+  const Clock::time_point start = Clock::now();
+  Status s = RunHooks(kAfterRestorePhase, options_.after_restore, options_.after_timeout);
+  if (!s.ok()) return s.WithPrefix("after-restore ");
+  Log().Info("after-restore hooks done in " + Millis(Clock::now() - start) + " ms");
+  return Status::Ok();
+}
+
+void Lifecycle::Fail(bool after_restore, const Status& why) {
+  if (cancel_.load() || why.code() == Status::Code::kAborted) return;  // shutting down
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (phase_ == Phase::kFailed) return;
+    phase_ = Phase::kFailed;
+    changed_.notify_all();
+  }
+  const std::string_view type =
+      after_restore ? "Runtime.AfterRestoreError" : "Runtime.BeforeSnapshotError";
+  Log().Error(std::string(type) + ": " + why.message());
+  ReportRuntimeError(*upstream_, after_restore ? kRestoreErrorPath : kInitErrorPath, type,
+                     why.message());
+  channel_.Stop();
+  if (options_.on_fatal)
+    options_.on_fatal(after_restore ? kExitAfterRestoreError : kExitBeforeSnapshotError);
+}
+
+}  // namespace anysnap

@@ -1,0 +1,94 @@
+#include "wrapped_function.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace anysnap {
+namespace testing {
+
+namespace {
+std::atomic<int> counter{0};
+}  // namespace
+
+WrappedFunction::WrappedFunction(RuntimeApiServer::Options options) : server_(options) {
+  Status s = server_.Start({"127.0.0.1", 0});
+  EXPECT_TRUE(s.ok()) << s.message();
+  stderr_path_ = ::testing::TempDir() + "/wrapper-stderr-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(counter++);
+  env_ = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+          {"HOME", "/tmp"},
+          {"AWS_LAMBDA_RUNTIME_API", server_.address().ToString()},
+          {"AWS_LAMBDA_FUNCTION_NAME", "blackbox"},
+          {"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"},
+          {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"},
+          {"AWS_REGION", "us-east-1"},
+          {"LAMBDA_TASK_ROOT", kFixtures},
+          {"_HANDLER", "index.handler"}};
+}
+
+WrappedFunction::~WrappedFunction() {
+  if (wrapper_.running()) {
+    wrapper_.Signal(SIGKILL);
+    Wait();
+  }
+  server_.Stop();
+}
+
+void WrappedFunction::Start(const std::string& interpreter) {
+  std::vector<std::string> argv = {"/bin/sh",
+                                   "-c",
+                                   "exec \"$0\" \"$@\" 2>\"$ANYSNAP_TEST_STDERR\"",
+                                   kBin + "/anysnap-wrapper",
+                                   interpreter,
+                                   "-XX:+TieredCompilation",
+                                   "-classpath",
+                                   "/var/runtime/lib/*",
+                                   "com.amazonaws.services.lambda.runtime.api.client.AWSLambda",
+                                   "index.handler"};
+  EnvMap env = env_;
+  env["ANYSNAP_TEST_STDERR"] = stderr_path_;
+  Status s = wrapper_.Start(argv, env);
+  ASSERT_TRUE(s.ok()) << s.message();
+}
+
+int WrappedFunction::Wait(std::chrono::seconds limit) {
+  int status = 0;
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!wrapper_.TryReap(&status)) {
+    if (std::chrono::steady_clock::now() > until) {
+      ADD_FAILURE() << "wrapper did not end; stderr:\n" << Stderr();
+      wrapper_.Signal(SIGKILL);
+      while (!wrapper_.TryReap(&status)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return ShellExitStatus(status);
+}
+
+InvocationResult WrappedFunction::Invoke(const std::string& event, Invocation inv) {
+  inv.event = event;
+  auto f = server_.Invoke(std::move(inv));
+  if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "invocation not answered; stderr:\n" << Stderr();
+    return {};
+  }
+  return f.get();
+}
+
+std::string WrappedFunction::Stderr() const {
+  std::ifstream in(stderr_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace testing
+}  // namespace anysnap

@@ -1,0 +1,52 @@
+// WrappedFunction runs one function the way Lambda's managed bootstrap would
+// start it with anysnap: a RuntimeApiServer (the platform's side) on loopback
+// and the built anysnap-wrapper running a runtime host against it, stderr
+// kept in a file. For the black-box tests of the wrapper and the lifecycle.
+#ifndef ANYSNAP_TESTS_SUPPORT_WRAPPED_FUNCTION_H_
+#define ANYSNAP_TESTS_SUPPORT_WRAPPED_FUNCTION_H_
+
+#include <chrono>
+#include <string>
+
+#include "anysnap/environment.h"
+#include "runtime_api_server.h"
+#include "runtime_process.h"
+
+namespace anysnap {
+namespace testing {
+
+inline const std::string kBin = ANYSNAP_BIN_DIR;
+inline const std::string kSource = ANYSNAP_SOURCE_DIR;
+inline const std::string kFixtures = kSource + "/tests/fixtures";
+
+class WrappedFunction {
+ public:
+  explicit WrappedFunction(RuntimeApiServer::Options options = {});
+  ~WrappedFunction();  // kills a wrapper still running, stops the server
+
+  void Set(const std::string& key, const std::string& value) { env_[key] = value; }
+
+  // Starts the wrapper as Lambda's managed bootstrap would: wrapper + java argv.
+  void Start(const std::string& interpreter = "/var/lang/bin/java");
+  // Waits for the wrapper to end; returns its shell exit status (-1 and a
+  // test failure when it does not end within `limit`).
+  int Wait(std::chrono::seconds limit = std::chrono::seconds(60));
+  // Queues `event` and waits for its outcome (a test failure after 60 s).
+  InvocationResult Invoke(const std::string& event, Invocation inv = {});
+  // The wrapper's stderr so far.
+  std::string Stderr() const;
+
+  RuntimeApiServer& server() { return server_; }
+  RuntimeProcess& wrapper() { return wrapper_; }
+
+ private:
+  RuntimeApiServer server_;
+  RuntimeProcess wrapper_;
+  EnvMap env_;
+  std::string stderr_path_;
+};
+
+}  // namespace testing
+}  // namespace anysnap
+
+#endif  // ANYSNAP_TESTS_SUPPORT_WRAPPED_FUNCTION_H_
