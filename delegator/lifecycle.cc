@@ -130,9 +130,10 @@ bool Lifecycle::HasWork() const {
   switch (options_.init_type) {
     case InitType::kSnapStart:
       return hooks || !options_.after_restore.empty() || !options_.prime_events.empty() ||
-             !options_.preload.empty();
+             !options_.preload.empty() || options_.snapshot_point_may_fail;
     case InitType::kProvisioned:
-      return (options_.provisioned_prime && !options_.prime_events.empty()) ||
+      return options_.snapshot_point_may_fail ||
+             (options_.provisioned_prime && !options_.prime_events.empty()) ||
              (options_.provisioned_before_snapshot && hooks) ||
              (options_.provisioned_preload && !options_.preload.empty());
     case InitType::kOnDemand:
@@ -177,6 +178,8 @@ bool Lifecycle::InterceptNext(ResponseWriter& out) {
       EnterRunning();
       lock.unlock();
       channel_.Finish();
+      Status audit = AtSnapshotPoint("the first invocation/next");
+      if (!audit.ok()) Log().Warn(audit.message() + " (no snapshot in this init: not failed)");
       Log().Info("init ended with the runtime's first invocation/next, " + since +
                  " ms after start" +
                  (options_.init_type == InitType::kSnapStart
@@ -228,6 +231,7 @@ bool Lifecycle::InterceptRestoreNext(ResponseWriter& out) {
       EnterRunning();
       lock.unlock();
       channel_.Finish();
+      (void)AtSnapshotPoint("restore/next");  // cannot fail here: HasWork() says so
       Log().Info("the runtime called restore/next itself " +
                  Millis(Clock::now() - options_.start) +
                  " ms after start: forwarded, the snapshot is taken there");
@@ -243,6 +247,7 @@ bool Lifecycle::InterceptRestoreNext(ResponseWriter& out) {
         "before the snapshot");
   }
   Status before = BeforeSnapshot(/*with_preload=*/true, /*with_hooks=*/true);
+  if (before.ok()) before = AtSnapshotPoint("restore/next");
   if (!before.ok()) {
     Fail(/*after_restore=*/false, before);
     out.RespondError(503, "Anysnap.InitStopped", "anysnap stopped this init");
@@ -339,6 +344,10 @@ void Lifecycle::Drive() {
     Status s = BeforeSnapshot(!provisioned || options_.provisioned_preload,
                               !provisioned || options_.provisioned_before_snapshot);
     if (!s.ok()) return Fail(false, s);
+  }
+  if (Status s = AtSnapshotPoint(provisioned ? "the first invocation/next" : "restore/next");
+      !s.ok()) {
+    return Fail(false, s);
   }
   if (provisioned) {
     Release();
@@ -458,7 +467,7 @@ Status Lifecycle::RunHooks(std::string_view phase, const std::vector<HookSpec>& 
 }
 
 Status Lifecycle::BeforeSnapshot(bool with_preload, bool with_hooks) {
-  if (with_hooks) {
+  if (with_hooks && (!options_.before_snapshot.empty() || channel_.client_count() > 0)) {
     SetStage("while before-snapshot hooks ran");
     const Clock::time_point start = Clock::now();
     Status s = RunHooks(kBeforeSnapshotPhase, options_.before_snapshot, options_.before_timeout);
@@ -511,7 +520,14 @@ Result<UpstreamResponse> Lifecycle::RestoreNext() {
   return answer;
 }
 
+Status Lifecycle::AtSnapshotPoint(std::string_view point) {
+  if (!options_.at_snapshot_point) return Status::Ok();
+  Status s = options_.at_snapshot_point(point);
+  return options_.snapshot_point_may_fail ? s : Status::Ok();
+}
+
 Status Lifecycle::AfterRestore() {
+  if (options_.after_restore.empty() && channel_.client_count() == 0) return Status::Ok();
   SetStage("while after-restore hooks ran");
   const Clock::time_point start = Clock::now();
   Status s = RunHooks(kAfterRestorePhase, options_.after_restore, options_.after_timeout);
@@ -524,18 +540,22 @@ void Lifecycle::Fail(bool after_restore, const Status& why) {
   if (cancel_.load() || why.code() == Status::Code::kAborted) return;  // shutting down
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (phase_ == Phase::kFailed) return;
-    phase_ = Phase::kFailed;
-    changed_.notify_all();
+    if (failing_) return;
+    failing_ = true;
   }
   const std::string_view type =
       after_restore ? "Runtime.AfterRestoreError" : "Runtime.BeforeSnapshotError";
   Log().Error(std::string(type) + ": " + why.message());
   ReportRuntimeError(*upstream_, after_restore ? kRestoreErrorPath : kInitErrorPath, type,
                      why.message());
-  channel_.Stop();
   if (options_.on_fatal)
     options_.on_fatal(after_restore ? kExitAfterRestoreError : kExitBeforeSnapshotError);
+  // Only now are held requests answered: a runtime that exits on that answer
+  // must not be taken for one that died on its own.
+  channel_.Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  phase_ = Phase::kFailed;
+  changed_.notify_all();
 }
 
 }  // namespace anysnap

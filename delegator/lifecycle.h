@@ -78,6 +78,13 @@ struct LifecycleOptions {
   std::string function_arn;
   // When the wrapper started: the first line says how long init took.
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  // Called once where init ends, just before the snapshot is taken (after
+  // priming, hooks and preload), with where that is ("restore/next", "the
+  // first invocation/next"). A non-OK status fails the init as a
+  // before-snapshot step, if `snapshot_point_may_fail` (the runtime's first
+  // next is then always held, so that it can).
+  std::function<Status(std::string_view point)> at_snapshot_point;
+  bool snapshot_point_may_fail = false;
   // Called once, from a delegator thread, after a failure has been reported
   // upstream: stop the runtime and exit with `exit_status`.
   std::function<void(int exit_status)> on_fatal;
@@ -141,6 +148,7 @@ class Lifecycle {
   Status BeforeSnapshot(bool with_preload, bool with_hooks);
   Result<UpstreamResponse> RestoreNext();
   Status AfterRestore();
+  Status AtSnapshotPoint(std::string_view point);
   void Fail(bool after_restore, const Status& why);
   void SetStage(std::string stage);
 
@@ -153,6 +161,7 @@ class Lifecycle {
   mutable std::mutex mu_;
   std::condition_variable changed_;
   Phase phase_ = Phase::kInit;            // guarded by mu_
+  bool failing_ = false;                  // guarded by mu_
   LifecycleState state_;                  // guarded by mu_
   std::unique_ptr<Pending> pending_;      // guarded by mu_
   std::set<std::string> priming_ids_;     // guarded by mu_

@@ -61,7 +61,8 @@ RuntimeProcess::~RuntimeProcess() {
   }
 }
 
-Status RuntimeProcess::Start(const std::vector<std::string>& argv, const EnvMap& env) {
+Status RuntimeProcess::Start(const std::vector<std::string>& argv, const EnvMap& env,
+                             ChildPreExec* pre_exec) {
   if (argv.empty() || argv[0].empty()) return Status::InvalidArgument("empty runtime command");
   ExecPlan plan = PlanExec(argv, env);
   int fds[2];
@@ -82,6 +83,7 @@ Status RuntimeProcess::Start(const std::vector<std::string>& argv, const EnvMap&
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (pre_exec != nullptr) pre_exec->Run();
     int err = ENOENT;
     for (const auto& candidate : plan.candidates) {
       ::execve(candidate.c_str(), plan.argv.data(), plan.envp.data());

@@ -23,6 +23,15 @@
 
 namespace anysnap {
 
+// A step run in the child between fork and exec (e.g. installing a seccomp
+// filter). Run() must be async-signal-safe: no allocation, no locks, only
+// system calls on data prepared before fork.
+class ChildPreExec {
+ public:
+  virtual ~ChildPreExec() = default;
+  virtual void Run() noexcept = 0;
+};
+
 class RuntimeProcess {
  public:
   RuntimeProcess() = default;
@@ -34,7 +43,9 @@ class RuntimeProcess {
   // `env`. Returns once exec succeeded; on failure the Status carries the
   // errno of exec as a PosixError (kNotFound for ENOENT, kPermissionDenied for
   // EACCES) and no child is left.
-  Status Start(const std::vector<std::string>& argv, const EnvMap& env);
+  // `pre_exec`, when given, runs in the child just before exec.
+  Status Start(const std::vector<std::string>& argv, const EnvMap& env,
+               ChildPreExec* pre_exec = nullptr);
 
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && !reaped_; }

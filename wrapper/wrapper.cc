@@ -13,6 +13,7 @@
 #include "anysnap/log.h"
 #include "anysnap/runtime_api.h"
 #include "anysnap/upstream_client.h"
+#include "audit.h"
 #include "delegator.h"
 #include "runtime_process.h"
 
@@ -197,6 +198,15 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   std::atomic<int> fatal_exit{0};
   std::atomic<pid_t> runtime_group{0};
   lifecycle->start = start;
+  // The audit is prepared once the delegator's address is known; the
+  // lifecycle reports it at the snapshot point.
+  std::unique_ptr<Audit> audit_owner;
+  std::atomic<Audit*> audit{nullptr};
+  lifecycle->at_snapshot_point = [&audit](std::string_view point) {
+    Audit* a = audit.load();
+    return a != nullptr ? a->Report(point) : Status::Ok();
+  };
+  lifecycle->snapshot_point_may_fail = config->audit == AuditMode::kStrict;
   lifecycle->on_fatal = [&fatal_exit, &runtime_group](int exit_status) {
     fatal_exit.store(exit_status);
     pid_t group = runtime_group.load();
@@ -219,8 +229,19 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   std::vector<std::string> command = RuntimeCommand(*config);
   EnvMap runtime_env = RuntimeEnvironment(env, d.address(), TodayUtc(), RandomHex(16));
   d.lifecycle().SetHookEnvironment(runtime_env);
+  if (config->audit != AuditMode::kOff) {
+    auto prepared = Audit::Prepare(
+        {config->audit, config->audit_fail_on, config->audit_report, d.address()});
+    if (prepared.ok()) {
+      audit_owner = std::move(*prepared);
+    } else {
+      Log().Warn("ANYSNAP_AUDIT=" + std::string(AuditModeName(config->audit)) +
+                 ": the function runs unaudited: " + prepared.status().message());
+    }
+  }
   RuntimeProcess runtime;
-  Status started = runtime.Start(command, runtime_env);
+  Status started =
+      runtime.Start(command, runtime_env, audit_owner ? &audit_owner->pre_exec() : nullptr);
   if (!started.ok()) {
     bool missing = started.code() == Status::Code::kNotFound;
     std::string message = (missing ? "runtime host not found: " : "runtime host not executable: ") +
@@ -231,6 +252,14 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
     return missing ? kExitNotFound : kExitNotExecutable;
   }
   runtime_group.store(runtime.pid());
+  if (audit_owner) {
+    if (Status attached = audit_owner->Attach(runtime.pid()); attached.ok()) {
+      audit.store(audit_owner.get());
+    } else {
+      Log().Warn("ANYSNAP_AUDIT=" + std::string(AuditModeName(config->audit)) +
+                 ": the function runs unaudited: " + attached.message());
+    }
+  }
   Log().Info("runtime host " + command[0] + " started (pid " + std::to_string(runtime.pid()) +
              ") " + Millis(Clock::now() - start) + " ms after wrapper start; Runtime API via " +
              d.address().ToString());

@@ -44,7 +44,7 @@ WrappedFunction::~WrappedFunction() {
 void WrappedFunction::Start(const std::string& interpreter) {
   std::vector<std::string> argv = {"/bin/sh",
                                    "-c",
-                                   "exec \"$0\" \"$@\" 2>\"$ANYSNAP_TEST_STDERR\"",
+                                   "exec $WRAPPED_FUNCTION_LAUNCHER \"$0\" \"$@\" 2>\"$WRAPPED_FUNCTION_STDERR\"",
                                    kBin + "/anysnap-wrapper",
                                    interpreter,
                                    "-XX:+TieredCompilation",
@@ -53,7 +53,8 @@ void WrappedFunction::Start(const std::string& interpreter) {
                                    "com.amazonaws.services.lambda.runtime.api.client.AWSLambda",
                                    "index.handler"};
   EnvMap env = env_;
-  env["ANYSNAP_TEST_STDERR"] = stderr_path_;
+  env["WRAPPED_FUNCTION_STDERR"] = stderr_path_;
+  env["WRAPPED_FUNCTION_LAUNCHER"] = launcher_;
   Status s = wrapper_.Start(argv, env);
   ASSERT_TRUE(s.ok()) << s.message();
 }

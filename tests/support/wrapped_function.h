@@ -25,6 +25,8 @@ class WrappedFunction {
   ~WrappedFunction();  // kills a wrapper still running, stops the server
 
   void Set(const std::string& key, const std::string& value) { env_[key] = value; }
+  // Runs the wrapper through `launcher` (a program that execs its arguments).
+  void SetLauncher(const std::string& launcher) { launcher_ = launcher; }
 
   // Starts the wrapper as Lambda's managed bootstrap would: wrapper + java argv.
   void Start(const std::string& interpreter = "/var/lang/bin/java");
@@ -44,6 +46,7 @@ class WrappedFunction {
   RuntimeProcess wrapper_;
   EnvMap env_;
   std::string stderr_path_;
+  std::string launcher_;
 };
 
 }  // namespace testing

@@ -1,0 +1,148 @@
+// Black-box tests of the snapshot-safety audit (ANYSNAP_AUDIT): real runtimes
+// under the built wrapper, a real seccomp filter, and the report it writes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "wrapped_function.h"
+
+namespace anysnap {
+namespace {
+
+using testing::kBin;
+using testing::kFixtures;
+using testing::kSource;
+using Function = testing::WrappedFunction;
+
+const std::string kTestBin = kBin + "/../tests";
+
+RuntimeApiServer::Options SnapStart() {
+  RuntimeApiServer::Options o;
+  o.snap_start = true;
+  return o;
+}
+
+std::string ReportPath(const std::string& name) {
+  return ::testing::TempDir() + "/audit-" + std::to_string(::getpid()) + "-" + name + ".json";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A snap-start function with the audit on, reporting to `report`.
+void SetUpAudit(Function& fn, const std::string& mode, const std::string& report) {
+  fn.Set("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start");
+  fn.Set("ANYSNAP_AUDIT", mode);
+  fn.Set("ANYSNAP_AUDIT_REPORT", report);
+  std::remove(report.c_str());
+}
+
+TEST(Audit, PythonConnectAndUrandomDuringInitAreReported) {
+  Function fn(SnapStart());
+  std::string report = ReportPath("python");
+  SetUpAudit(fn, "log", report);
+  const std::string target = fn.server().address().ToString();
+  fn.Set("ANYSNAP_RUNTIME", "python3 " + kFixtures + "/python/runtime.py");
+  fn.Set("INIT_HAZARDS", target);
+  fn.Start();
+  EXPECT_EQ(fn.Invoke("x").body, "x");
+  std::string json = ReadAll(report);
+  EXPECT_NE(json.find(R"("snapshot_point":"the first invocation/next")"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("call":"connect","detail":")" + target + "\""), std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("call":"openat","detail":"/dev/urandom")"), std::string::npos) << json;
+  // The delegator itself is never a hazard.
+  EXPECT_EQ(json.find(fn.server().address().host + ":" + "0"), std::string::npos);
+  std::string log = fn.Stderr();
+  EXPECT_NE(log.find("audit: connect: 1 call, e.g. connect " + target), std::string::npos) << log;
+  EXPECT_NE(log.find("reconnect in an after-restore hook"), std::string::npos) << log;
+}
+
+TEST(Audit, NodeRandomUuidDuringInitIsReported) {
+  std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
+  Function fn(SnapStart());
+  std::string report = ReportPath("node");
+  SetUpAudit(fn, "log", report);
+  fn.Set("LAMBDA_TASK_ROOT", kFixtures + "/node");
+  fn.Set("ANYSNAP_RUNTIME", "node " + ric + " index.handler");
+  fn.Set("UUID_AT_INIT", "1");
+  fn.Start();
+  InvocationResult r = fn.Invoke("{}");
+  EXPECT_NE(r.body.find("\"initId\":"), std::string::npos) << r.body;
+  std::string json = ReadAll(report);
+  EXPECT_NE(json.find(R"({"kind":"random")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("call":"getrandom")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("process":"node")"), std::string::npos) << json;
+}
+
+TEST(Audit, ACleanRuntimeGetsAnEmptyReport) {
+  Function fn(SnapStart());
+  std::string report = ReportPath("clean");
+  SetUpAudit(fn, "strict", report);
+  fn.Set("ANYSNAP_RUNTIME", kTestBin + "/anysnap-plain-runtime");
+  fn.Start();
+  EXPECT_EQ(fn.Invoke("clean").body, "clean");
+  EXPECT_EQ(ReadAll(report),
+            "{\"mode\":\"strict\",\"snapshot_point\":\"restore/next\",\"hazards\":[]}\n");
+  EXPECT_NE(fn.Stderr().find("snapshot-safety audit at restore/next: no hazard seen"),
+            std::string::npos)
+      << fn.Stderr();
+}
+
+TEST(Audit, StrictModeFailsTheInitOnTheKindsItNames) {
+  Function fn(SnapStart());
+  std::string report = ReportPath("strict");
+  SetUpAudit(fn, "strict", report);
+  const std::string target = fn.server().address().ToString();
+  fn.Set("ANYSNAP_AUDIT_FAIL_ON", "connect");
+  fn.Set("ANYSNAP_RUNTIME", "python3 " + kFixtures + "/python/runtime.py");
+  fn.Set("INIT_HAZARDS", target);
+  fn.Start();
+  EXPECT_EQ(fn.Wait(), 64);
+  auto error = fn.server().init_error();
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->error_type, "Runtime.BeforeSnapshotError");
+  EXPECT_NE(error->body.find("ANYSNAP_AUDIT_FAIL_ON refuses: connect (1: connect " + target),
+            std::string::npos)
+      << error->body;
+  EXPECT_EQ(error->body.find("random ("), std::string::npos) << "random is not in FAIL_ON";
+  for (const auto& call : fn.server().calls())
+    EXPECT_NE(call.path, "/2018-06-01/runtime/restore/next");
+}
+
+TEST(Audit, StrictModePassesWhenNoListedKindIsSeen) {
+  Function fn(SnapStart());
+  std::string report = ReportPath("strict-pass");
+  SetUpAudit(fn, "strict", report);
+  fn.Set("ANYSNAP_AUDIT_FAIL_ON", "listen,timer");
+  fn.Set("ANYSNAP_RUNTIME", "python3 " + kFixtures + "/python/runtime.py");
+  fn.Set("INIT_HAZARDS", fn.server().address().ToString());
+  fn.Start();
+  EXPECT_EQ(fn.Invoke("ok").body, "ok");
+  EXPECT_NE(ReadAll(report).find(R"("kind":"connect")"), std::string::npos);
+}
+
+TEST(Audit, ARefusedFilterIsOneWarningAndTheFunctionRuns) {
+  Function fn(SnapStart());
+  std::string report = ReportPath("refused");
+  SetUpAudit(fn, "strict", report);
+  fn.SetLauncher(kTestBin + "/deny-seccomp");
+  fn.Set("ANYSNAP_RUNTIME", "python3 " + kFixtures + "/python/runtime.py");
+  fn.Set("INIT_HAZARDS", fn.server().address().ToString());
+  fn.Start();
+  EXPECT_EQ(fn.Invoke("unaudited").body, "unaudited");
+  std::string log = fn.Stderr();
+  EXPECT_NE(log.find("WARN ANYSNAP_AUDIT=strict: the function runs unaudited: "), std::string::npos)
+      << log;
+  EXPECT_EQ(ReadAll(report), "");
+}
+
+}  // namespace
+}  // namespace anysnap
