@@ -103,8 +103,9 @@ class _Answer:
 
 def _request(api, method, path, body=None, timeout=None):
     """One request on its own connection; raises OSError when it breaks."""
-    conn = http.client.HTTPConnection(api[0], api[1], timeout=timeout)
+    conn = None
     try:
+        conn = http.client.HTTPConnection(api[0], api[1], timeout=timeout)
         headers = {}
         data = None
         if body is not None:
@@ -116,7 +117,8 @@ def _request(api, method, path, body=None, timeout=None):
     except http.client.HTTPException as e:
         raise OSError(str(e) or type(e).__name__) from e
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
 def _register(kind, func):

@@ -88,24 +88,29 @@ async function requestInWorker() {
     Atomics.store(head, 0, 1);
     Atomics.notify(head, 0);
   };
-  const req = http.request(
-    {
-      host,
-      port,
-      path,
-      method: 'POST',
-      agent: false,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-    },
-    (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => finish(res.statusCode, Buffer.concat(chunks)));
-      res.on('error', (e) => finish(-1, Buffer.from(e.code || e.message)));
-    },
-  );
-  req.on('error', (e) => finish(-1, Buffer.from(e.code || e.message)));
-  req.end(body);
+  const fail = (e) => finish(-1, Buffer.from(e.code || e.message));
+  try {
+    const req = http.request(
+      {
+        host,
+        port,
+        path,
+        method: 'POST',
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => finish(res.statusCode, Buffer.concat(chunks)));
+        res.on('error', fail);
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  } catch (e) {
+    fail(e); // e.g. a host that is no host name
+  }
 }
 
 // POSTs `body` to `path` and waits for the answer on this thread, without
