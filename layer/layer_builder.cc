@@ -123,10 +123,17 @@ Status PlanAnysnap(const BuildOptions& o, const std::string& scratch, LayerPlan&
 
 Status PlanHooks(const std::string& hooks_dir, LayerPlan& plan) {
   if (hooks_dir.empty()) return Status::Ok();
+  struct stat st;
+  // No such directory (the default, outside a source tree): a layer without hooks.
+  if (::stat(hooks_dir.c_str(), &st) != 0 && errno == ENOENT) return Status::Ok();
+  // A hooks directory ships both clients: one missing is a broken tree, not a
+  // layer to make without it.
   for (const auto& [from, to] : {kNodeHooks, kPythonHooks}) {
     std::string source = hooks_dir + "/" + from;
-    struct stat st;
-    if (::stat(source.c_str(), &st) != 0) continue;  // not written yet: nothing to ship
+    if (::stat(source.c_str(), &st) != 0) {
+      return PosixError("hook client " + source, errno)
+          .WithContext("--hooks-dir " + hooks_dir + " (an empty --hooks-dir builds without hooks)");
+    }
     ANYSNAP_RETURN_IF_ERROR(plan.AddTree(source, to));
   }
   return Status::Ok();

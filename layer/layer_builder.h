@@ -4,7 +4,9 @@
 //                  which the programs find through a DT_RPATH of $ORIGIN/../lib
 //                  written into their copies (elf_search_path.h);
 //   nodejs/node_modules/anysnap-hooks/, python/anysnap_hooks.py
-//                  the hook client libraries, when the hooks directory has them;
+//                  the hook client libraries (samples/hooks/), where Node.js and
+//                  Python look for a layer's modules (NODE_PATH, PYTHONPATH);
+//                  none when the hooks directory does not exist;
 //   anything added with `adds` (a source path and where it goes in the layer).
 // The plan is written with ZipWriter (same inputs, same bytes), then the zip is
 // inspected exactly as `anysnap-layer inspect` would; when that finds an error the
@@ -29,7 +31,7 @@ namespace anysnap::layer {
 struct BuildOptions {
   std::string output;
   std::string bin_dir = "build/bin";
-  std::string hooks_dir = "samples/hooks";
+  std::string hooks_dir = "samples/hooks";                // empty: no hooks
   std::vector<std::pair<std::string, std::string>> adds;  // source path, layer path
   LambdaTarget target;
   int level = 6;                  // deflate level; 0 stores

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 
 #include "layer/temp_dir.h"
 #include "layer/test_command.h"
@@ -188,13 +190,66 @@ TEST_F(LayerBuilderTest, RefusesUnsafeOrMissingInputs) {
   EXPECT_FALSE(BuildLayer(clash).ok());
 }
 
-TEST_F(LayerBuilderTest, SkipsMissingHooks) {
+TEST_F(LayerBuilderTest, BuildsWithoutHooksWhenThereIsNoHooksDirectory) {
+  for (const std::string& hooks_dir : {dir_.path() + "/no-hooks", std::string()}) {
+    BuildOptions o = Options("layer.zip");
+    o.hooks_dir = hooks_dir;
+    Build(o);
+    auto names = Names(o.output);
+    EXPECT_FALSE(Has(names, "python/")) << hooks_dir;
+    EXPECT_FALSE(Has(names, "nodejs/")) << hooks_dir;
+    ASSERT_EQ(::unlink(o.output.c_str()), 0);
+  }
+}
+
+TEST_F(LayerBuilderTest, RefusesAHooksDirectoryMissingAClient) {
+  ASSERT_EQ(::unlink((dir_.path() + "/hooks/python/anysnap_hooks.py").c_str()), 0);
+  auto result = BuildLayer(Options("layer.zip"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), Status::Code::kNotFound) << result.status().ToString();
+  EXPECT_NE(result.status().message().find("python/anysnap_hooks.py"), std::string::npos)
+      << result.status().ToString();
+}
+
+// The clients of samples/hooks land where Node.js and Python find a layer's
+// modules, and load from there.
+TEST_F(LayerBuilderTest, ShipsTheHookClientsWhereRuntimesFindThem) {
   BuildOptions o = Options("layer.zip");
-  o.hooks_dir = dir_.path() + "/no-hooks";
+  o.hooks_dir = ANYSNAP_SOURCE_DIR "/samples/hooks";
   Build(o);
   auto names = Names(o.output);
-  EXPECT_FALSE(Has(names, "python/anysnap_hooks.py"));
-  EXPECT_FALSE(Has(names, "nodejs/"));
+  std::vector<std::string> hooks;
+  std::copy_if(names.begin(), names.end(), std::back_inserter(hooks), [](const std::string& n) {
+    return n.starts_with("nodejs/") || n.starts_with("python/");
+  });
+  EXPECT_EQ(hooks, (std::vector<std::string>{"nodejs/", "nodejs/node_modules/",
+                                             "nodejs/node_modules/anysnap-hooks/",
+                                             "nodejs/node_modules/anysnap-hooks/index.d.ts",
+                                             "nodejs/node_modules/anysnap-hooks/index.js",
+                                             "nodejs/node_modules/anysnap-hooks/index.mjs",
+                                             "nodejs/node_modules/anysnap-hooks/package.json",
+                                             "python/", "python/anysnap_hooks.py"}));
+
+  std::string opt = dir_.path() + "/opt";
+  auto unzip = RunCommand({"unzip", "-q", o.output, "-d", opt});
+  ASSERT_TRUE(unzip.ok());
+  ASSERT_EQ(unzip->exit_code, 0) << unzip->err;
+  auto node =
+      RunCommand({"node", "-e",
+                  "const h = require('anysnap-hooks');"
+                  "console.log(typeof h.registerBeforeSnapshot, typeof h.registerAfterRestore)"},
+                 {"NODE_PATH=" + opt + "/nodejs/node_modules"});
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ(node->exit_code, 0) << node->err;
+  EXPECT_EQ(node->out, "function function\n");
+  auto python = RunCommand(
+      {"python3", "-c",
+       "import anysnap_hooks as h;"
+       "print(callable(h.register_before_snapshot), callable(h.register_after_restore))"},
+      {"PYTHONPATH=" + opt + "/python", "PYTHONDONTWRITEBYTECODE=1"});
+  ASSERT_TRUE(python.ok());
+  EXPECT_EQ(python->exit_code, 0) << python->err;
+  EXPECT_EQ(python->out, "True True\n");
 }
 
 }  // namespace

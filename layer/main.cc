@@ -147,7 +147,7 @@ int Main(int argc, char** argv) {
   build_cmd
       ->add_option("--hooks-dir", build.hooks_dir,
                    "Hook client libraries (nodejs/anysnap-hooks/, python/anysnap_hooks.py); "
-                   "skipped when absent")
+                   "none when the directory does not exist or the value is empty")
       ->capture_default_str();
   build_cmd->add_option("--add", adds, "Also add file or tree SRC as layer path DEST (SRC=DEST)")
       ->type_name("SRC=DEST");

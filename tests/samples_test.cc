@@ -1,0 +1,112 @@
+// The Node.js and Python samples (samples/nodejs, samples/python) run on-demand
+// through the built anysnap-wrapper, as `anysnap-local run` runs them, with
+// their hook clients from samples/hooks and small prime tables so that their
+// inits are quick here. (samples/bash has its own test beside the emulator.)
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "anysnap/environment.h"
+#include "anysnap/unique_fd.h"
+#include "local_run.h"
+
+namespace anysnap {
+namespace {
+
+const std::string kSource = ANYSNAP_SOURCE_DIR;
+const std::string kWrapper = std::string(ANYSNAP_BIN_DIR) + "/anysnap-wrapper";
+
+// How many lines of `text` start with `prefix`.
+size_t LinesStartingWith(const std::string& text, const std::string& prefix) {
+  size_t count = 0;
+  for (size_t start = 0; start < text.size();) {
+    if (text.compare(start, prefix.size(), prefix) == 0) ++count;
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return count;
+}
+
+// One run of a sample: its event.json twice, then a bad event.
+class SampleTest : public ::testing::Test {
+ protected:
+  void Run(const std::string& sample, EnvMap overrides) {
+    output_path_ =
+        ::testing::TempDir() + "/sample-output-" + sample + "-" + std::to_string(::getpid());
+    UniqueFd output(::open(output_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    ASSERT_TRUE(output.valid());
+    LocalRunOptions options;
+    options.function.task_root = kSource + "/samples/" + sample;
+    options.function.overrides = std::move(overrides);
+    options.function.overrides["PRIME_LIMIT"] = "20000";
+    options.exec_wrapper = kWrapper;
+    auto event = ReadWholeFile(options.function.task_root + "/event.json");
+    ASSERT_TRUE(event.ok()) << event.status().ToString();
+    options.events = {*event, *event, R"({"n": "x"})"};
+    options.function_output_fd = output.get();
+    auto result = RunLocally(options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    result_ = std::move(*result);
+    auto text = ReadWholeFile(output_path_);
+    output_ = text.ok() ? *text : "";
+    ::unlink(output_path_.c_str());
+  }
+
+  std::string output_path_;
+  LocalRunResult result_;
+  std::string output_;  // the function's stdout and stderr
+};
+
+TEST_F(SampleTest, NodejsAnswersThroughTheWrapperWithAwsLambdaRic) {
+  std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  ASSERT_TRUE(FileExists(ric)) << "run scripts/test-deps.sh: " << ric << " missing";
+  Run("nodejs", {{"ANYSNAP_RUNTIME", "node " + ric + " index.handler"},
+                 {"NODE_PATH", kSource + "/samples/hooks/nodejs"}});
+  ASSERT_EQ(result_.invokes.size(), 3u) << output_;
+  for (int i = 0; i < 2; ++i) {
+    const InvokeOutcome& invoke = result_.invokes[i];
+    ASSERT_TRUE(invoke.ok) << invoke.body << "\n" << output_;
+    EXPECT_NE(invoke.body.find(R"({"n":12345,"primesUpToN":1474,"largestPrimeUpToN":12343,)"),
+              std::string::npos)
+        << invoke.body;
+    // On-demand: never restored, one environment.
+    EXPECT_NE(invoke.body.find(R"("restoredAt":null,"invokes":)" + std::to_string(i + 1) + "}"),
+              std::string::npos)
+        << invoke.body;
+  }
+  // aws-lambda-ric names the error in the document only (no error type header).
+  EXPECT_FALSE(result_.invokes[2].ok);
+  EXPECT_NE(result_.invokes[2].body.find(R"("errorType":"Function.InvalidEvent")"),
+            std::string::npos)
+      << result_.invokes[2].body;
+  EXPECT_EQ(result_.environments, 1);
+  // The hooks registered: at most a warning that no phase will run here.
+  EXPECT_LE(LinesStartingWith(output_, "anysnap-hooks:"), 1u) << output_;
+}
+
+TEST_F(SampleTest, PythonAnswersThroughTheWrapper) {
+  Run("python",
+      {{"PYTHONPATH", kSource + "/samples/hooks/python"}, {"PYTHONDONTWRITEBYTECODE", "1"}});
+  ASSERT_EQ(result_.invokes.size(), 3u) << output_;
+  for (int i = 0; i < 2; ++i) {
+    const InvokeOutcome& invoke = result_.invokes[i];
+    ASSERT_TRUE(invoke.ok) << invoke.body << "\n" << output_;
+    EXPECT_NE(invoke.body.find(
+                  R"({"n": 12345, "primes_up_to_n": 1474, "largest_prime_up_to_n": 12343, )"),
+              std::string::npos)
+        << invoke.body;
+    EXPECT_NE(invoke.body.find(R"("restored_at": null, "invokes": )" + std::to_string(i + 1) + "}"),
+              std::string::npos)
+        << invoke.body;
+  }
+  EXPECT_EQ(result_.invokes[2].error_type, "Function.InvalidEvent") << result_.invokes[2].body;
+  EXPECT_EQ(result_.environments, 1);
+  EXPECT_LE(LinesStartingWith(output_, "anysnap-hooks:"), 1u) << output_;
+}
+
+}  // namespace
+}  // namespace anysnap
