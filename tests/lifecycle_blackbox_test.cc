@@ -415,3 +415,50 @@ TEST(Lifecycle, CrashAfterRestoreBeforeTheFirstNextIsARestoreError) {
 
 }  // namespace
 }  // namespace anysnap
+
+namespace anysnap {
+namespace {
+
+// The samples' in-process hooks (anysnap-hooks in Node.js, anysnap_hooks in
+// Python) run through the hook channel around a real restore/next: the
+// response after restore shows the state the after-restore hook reset.
+void ExpectHooksRanAroundTheSnapshot(Function& fn, const std::string& restored_key) {
+  fn.Start();
+  ASSERT_TRUE(fn.server().WaitFor(
+      [](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; }, std::chrono::seconds(60)))
+      << fn.Stderr();
+  EXPECT_EQ(IndexOf(fn.server().calls(), kNext), -1);
+  fn.server().Restore();
+  InvocationResult r = fn.Invoke(R"({"n": 12345})");
+  EXPECT_EQ(r.kind, InvocationResult::Kind::kResponse) << r.body << fn.Stderr();
+  EXPECT_NE(r.body.find(restored_key), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find(restored_key + "null"), std::string::npos) << r.body;
+  std::string log = fn.Stderr();
+  EXPECT_NE(log.find("before-snapshot: in-process hooks of "), std::string::npos) << log;
+  EXPECT_NE(log.find("after-restore: in-process hooks of "), std::string::npos) << log;
+}
+
+TEST(Lifecycle, NodeSampleHooksResetStateAfterRestore) {
+  std::string ric = testing::kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
+  Function fn(SnapStart(/*auto_restore=*/false));
+  fn.Set("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start");
+  fn.Set("LAMBDA_TASK_ROOT", testing::kSource + "/samples/nodejs");
+  fn.Set("ANYSNAP_RUNTIME", "node " + ric + " index.handler");
+  fn.Set("NODE_PATH", testing::kSource + "/samples/hooks/nodejs");
+  fn.Set("PRIME_LIMIT", "20000");
+  ExpectHooksRanAroundTheSnapshot(fn, "\"restoredAt\":");
+}
+
+TEST(Lifecycle, PythonSampleHooksResetStateAfterRestore) {
+  Function fn(SnapStart(/*auto_restore=*/false));
+  fn.Set("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start");
+  fn.Set("LAMBDA_TASK_ROOT", testing::kSource + "/samples/python");
+  fn.Set("PYTHONPATH", testing::kSource + "/samples/hooks/python");
+  fn.Set("PYTHONDONTWRITEBYTECODE", "1");
+  fn.Set("PRIME_LIMIT", "20000");
+  ExpectHooksRanAroundTheSnapshot(fn, "\"restored_at\": ");
+}
+
+}  // namespace
+}  // namespace anysnap
