@@ -45,7 +45,7 @@ void WrappedFunction::Start(const std::string& interpreter) {
   std::vector<std::string> argv = {"/bin/sh",
                                    "-c",
                                    "exec $WRAPPED_FUNCTION_LAUNCHER \"$0\" \"$@\" 2>\"$WRAPPED_FUNCTION_STDERR\"",
-                                   kBin + "/anysnap-wrapper",
+                                   wrapper_path_,
                                    interpreter,
                                    "-XX:+TieredCompilation",
                                    "-classpath",

@@ -25,6 +25,8 @@ class WrappedFunction {
   ~WrappedFunction();  // kills a wrapper still running, stops the server
 
   void Set(const std::string& key, const std::string& value) { env_[key] = value; }
+  // Runs this wrapper instead of the built one (e.g. one from an unpacked layer).
+  void SetWrapper(const std::string& wrapper) { wrapper_path_ = wrapper; }
   // Runs the wrapper through `launcher` (a program that execs its arguments).
   void SetLauncher(const std::string& launcher) { launcher_ = launcher; }
 
@@ -47,6 +49,7 @@ class WrappedFunction {
   EnvMap env_;
   std::string stderr_path_;
   std::string launcher_;
+  std::string wrapper_path_ = kBin + "/anysnap-wrapper";
 };
 
 }  // namespace testing
