@@ -33,6 +33,9 @@ class LayerBuilderTest : public ::testing::Test {
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-hello", "#!/bin/sh\necho hi\n", 0755).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-notes.txt", "notes\n", 0644).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/other-tool", "#!/bin/sh\n", 0755).ok());
+    // Developer tools, which never run on Lambda.
+    ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-local", "#!/bin/sh\n", 0755).ok());
+    ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-bench-invoke", "#!/bin/sh\n", 0755).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/hooks/nodejs/anysnap-hooks/index.js", "// hooks\n").ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/hooks/nodejs/anysnap-hooks/package.json", "{}\n").ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/hooks/python/anysnap_hooks.py", "# hooks\n").ok());
@@ -85,6 +88,7 @@ TEST_F(LayerBuilderTest, HoldsProgramsLibrariesHooksAndExtraTrees) {
     EXPECT_TRUE(Has(names, name)) << name;
   }
   for (const char* name : {"anysnap/bin/anysnap-notes.txt", "anysnap/bin/other-tool",
+                           "anysnap/bin/anysnap-local", "anysnap/bin/anysnap-bench-invoke",
                            "anysnap/lib/libc.so.6", "anysnap/lib/libm.so.6"}) {
     EXPECT_FALSE(Has(names, name)) << name;
   }
