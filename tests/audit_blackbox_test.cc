@@ -105,14 +105,10 @@ TEST(Audit, StrictModeFailsTheInitOnTheKindsItNames) {
   fn.Set("ANYSNAP_RUNTIME", "python3 " + kFixtures + "/python/runtime.py");
   fn.Set("INIT_HAZARDS", target);
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 64);
-  auto error = fn.server().init_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->error_type, "Runtime.BeforeSnapshotError");
-  EXPECT_NE(error->body.find("ANYSNAP_AUDIT_FAIL_ON refuses: connect (1: connect " + target),
-            std::string::npos)
-      << error->body;
-  EXPECT_EQ(error->body.find("random ("), std::string::npos) << "random is not in FAIL_ON";
+  fn.ExpectEndedWithError(64, /*restore=*/false, "Runtime.BeforeSnapshotError",
+                          "ANYSNAP_AUDIT_FAIL_ON refuses: connect (1: connect " + target);
+  EXPECT_EQ(fn.server().init_error()->body.find("random ("), std::string::npos)
+      << "random is not in FAIL_ON";
   for (const auto& call : fn.server().calls())
     EXPECT_NE(call.path, "/2018-06-01/runtime/restore/next");
 }

@@ -161,14 +161,8 @@ TEST(Lifecycle, PrimingErrorFailsInitWithBeforeSnapshotError) {
          WriteFile("prime-headers.json",
                    R"([{"event": {"action": "error"}, "headers": {"X-Unused": "1"}}])"));
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 64);
-  auto error = fn.server().init_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->error_type, "Runtime.BeforeSnapshotError");
-  EXPECT_NE(error->body.find("priming round 1 of 1, event 1 of 1: the function failed: "
-                             "Function.Custom: bad"),
-            std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(64, /*restore=*/false, "Runtime.BeforeSnapshotError",
+                          "priming round 1 of 1, event 1 of 1: the function failed: Function.Custom: bad");
   auto calls = fn.server().calls();
   EXPECT_EQ(IndexOf(calls, kRestoreNext), -1);
   EXPECT_EQ(IndexOf(calls, kNext), -1);
@@ -180,13 +174,8 @@ TEST(Lifecycle, RuntimeDyingWhilePrimingIsAnInitExitError) {
   SetUpSnapStart(fn);
   fn.Set("ANYSNAP_PRIME_EVENTS", WriteFile("prime-exit.json", R"([{"action":"exit","status":3}])"));
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 3);
-  auto error = fn.server().init_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->error_type, "Runtime.ExitError");
-  EXPECT_NE(error->body.find("exited with status 3 while priming round 1 of 1, event 1 of 1"),
-            std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(3, /*restore=*/false, "Runtime.ExitError",
+                          "exited with status 3 while priming round 1 of 1, event 1 of 1");
 }
 
 TEST(Lifecycle, BadPrimingFileIsAConfigurationError) {
@@ -194,12 +183,8 @@ TEST(Lifecycle, BadPrimingFileIsAConfigurationError) {
   SetUpSnapStart(fn);
   fn.Set("ANYSNAP_PRIME_EVENTS", WriteFile("prime-bad.json", "[]"));
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 78);
-  auto error = fn.server().init_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->error_type, "Runtime.InvalidConfiguration");
-  EXPECT_NE(error->body.find("prime-bad.json\\\": the array holds no events"), std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(78, /*restore=*/false, "Runtime.InvalidConfiguration",
+                          "prime-bad.json\\\": the array holds no events");
 }
 
 TEST(Lifecycle, FailingBeforeHookStopsTheRuntimeWith64) {
@@ -207,12 +192,8 @@ TEST(Lifecycle, FailingBeforeHookStopsTheRuntimeWith64) {
   SetUpSnapStart(fn);
   fn.Set("ANYSNAP_BEFORE_SNAPSHOT", kMark + " broken 3");
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 64);
-  auto error = fn.server().init_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->error_type, "Runtime.BeforeSnapshotError");
-  EXPECT_NE(error->body.find("mark.sh broken 3\\\" failed: exit status 3"), std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(64, /*restore=*/false, "Runtime.BeforeSnapshotError",
+                          "mark.sh broken 3\\\" failed: exit status 3");
   auto calls = fn.server().calls();
   EXPECT_GE(IndexOf(calls, Mark("broken")), 0);
   EXPECT_EQ(IndexOf(calls, kRestoreNext), -1);
@@ -226,13 +207,8 @@ TEST(Lifecycle, HangingBeforeHookTimesOutAndIsNamed) {
   fn.Set("ANYSNAP_BEFORE_SNAPSHOT", "sleep 30");
   fn.Set("ANYSNAP_HOOK_TIMEOUT_MS", "before=300");
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 64);
-  auto error = fn.server().init_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->error_type, "Runtime.BeforeSnapshotError");
-  EXPECT_NE(error->body.find("before-snapshot hook \\\"sleep 30\\\" timed out after 300 ms"),
-            std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(64, /*restore=*/false, "Runtime.BeforeSnapshotError",
+                          "before-snapshot hook \\\"sleep 30\\\" timed out after 300 ms");
 }
 
 TEST(Lifecycle, FailingAfterHookReportsRestoreErrorAnd65) {
@@ -240,13 +216,8 @@ TEST(Lifecycle, FailingAfterHookReportsRestoreErrorAnd65) {
   SetUpSnapStart(fn);
   fn.Set("ANYSNAP_AFTER_RESTORE", kMark + " ok\n" + kMark + " broken 2");
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 65);
-  auto error = fn.server().restore_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->error_type, "Runtime.AfterRestoreError");
-  EXPECT_NE(error->body.find("after-restore hook \\\"" + kMark + " broken 2\\\" failed: exit status 2"),
-            std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(65, /*restore=*/true, "Runtime.AfterRestoreError",
+                          "after-restore hook \\\"" + kMark + " broken 2\\\" failed: exit status 2");
   EXPECT_FALSE(fn.server().init_error().has_value());
   auto calls = fn.server().calls();
   EXPECT_LT(IndexOf(calls, kRestoreNext), IndexOf(calls, Mark("ok")));
@@ -259,12 +230,8 @@ TEST(Lifecycle, HangingAfterHookTimesOutWithin) {
   fn.Set("ANYSNAP_AFTER_RESTORE", "sleep 30");
   fn.Set("ANYSNAP_HOOK_TIMEOUT_MS", "after=250");
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 65);
-  auto error = fn.server().restore_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_NE(error->body.find("after-restore hook \\\"sleep 30\\\" timed out after 250 ms"),
-            std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(65, /*restore=*/true, "Runtime.AfterRestoreError",
+                          "after-restore hook \\\"sleep 30\\\" timed out after 250 ms");
 }
 
 TEST(Lifecycle, NativeRestoreNextRuntimeWorksUnchanged) {
@@ -348,11 +315,8 @@ TEST(Lifecycle, UrlHookAnsweringNon2xxFails) {
   SetUpSnapStart(fn);
   fn.Set("ANYSNAP_BEFORE_SNAPSHOT", app.url("/ready"));
   fn.Start();
-  EXPECT_EQ(fn.Wait(), 64);
-  auto error = fn.server().init_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_NE(error->body.find("/ready\\\" answered 503: not ready"), std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(64, /*restore=*/false, "Runtime.BeforeSnapshotError",
+                          "/ready\\\" answered 503: not ready");
 }
 
 TEST(Lifecycle, PreloadReadsFilesBeforeTheSnapshot) {
@@ -405,12 +369,8 @@ TEST(Lifecycle, CrashAfterRestoreBeforeTheFirstNextIsARestoreError) {
   ASSERT_TRUE(fn.server().WaitFor(
       [](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; }, std::chrono::seconds(30)));
   fn.server().Restore();
-  EXPECT_EQ(fn.Wait(), 128 + 9);
-  auto error = fn.server().restore_error();
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->error_type, "Runtime.ExitError");
-  EXPECT_NE(error->body.find("after restore, before its first invocation"), std::string::npos)
-      << error->body;
+  fn.ExpectEndedWithError(128 + 9, /*restore=*/true, "Runtime.ExitError",
+                          "after restore, before its first invocation");
 }
 
 }  // namespace

@@ -74,6 +74,17 @@ int WrappedFunction::Wait(std::chrono::seconds limit) {
   return ShellExitStatus(status);
 }
 
+void WrappedFunction::ExpectEndedWithError(int exit_status, bool restore,
+                                           const std::string& error_type,
+                                           const std::string& text) {
+  EXPECT_EQ(Wait(), exit_status) << Stderr();
+  auto error = restore ? server_.restore_error() : server_.init_error();
+  ASSERT_TRUE(error.has_value()) << "no " << (restore ? "restore" : "init") << "/error; stderr:\n"
+                                 << Stderr();
+  EXPECT_EQ(error->error_type, error_type) << error->body;
+  EXPECT_NE(error->body.find(text), std::string::npos) << error->body;
+}
+
 InvocationResult WrappedFunction::Invoke(const std::string& event, Invocation inv) {
   inv.event = event;
   auto f = server_.Invoke(std::move(inv));

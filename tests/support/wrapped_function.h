@@ -35,6 +35,11 @@ class WrappedFunction {
   // Waits for the wrapper to end; returns its shell exit status (-1 and a
   // test failure when it does not end within `limit`).
   int Wait(std::chrono::seconds limit = std::chrono::seconds(60));
+  // Waits for the wrapper to end with `exit_status`, having posted an error
+  // of `error_type` whose message holds `text` to init/error (`restore`
+  // false) or restore/error (`restore` true).
+  void ExpectEndedWithError(int exit_status, bool restore, const std::string& error_type,
+                            const std::string& text);
   // Queues `event` and waits for its outcome (a test failure after 60 s).
   InvocationResult Invoke(const std::string& event, Invocation inv = {});
   // The wrapper's stderr so far.
