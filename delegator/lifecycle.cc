@@ -368,21 +368,17 @@ void Lifecycle::Drive() {
 }
 
 void Lifecycle::Release() {
-  Clock::time_point restored;
-  bool was_restoring;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    was_restoring = state_.restoring;
-    restored = restored_at_;
-    EnterRunning();
-  }
   channel_.Finish();
-  if (was_restoring) {
+  // Logged before the held next goes: a line written after it could come after
+  // the first invocation's.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_.restoring) {
     Log().Info("restore to the runtime's first invocation/next forwarded: " +
-               Millis(Clock::now() - restored) + " ms");
+               Millis(Clock::now() - restored_at_) + " ms");
   } else {
     Log().Info("init steps done: the runtime's invocation/next is forwarded");
   }
+  EnterRunning();
 }
 
 Status Lifecycle::Prime() {
