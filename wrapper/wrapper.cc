@@ -23,6 +23,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+std::vector<std::string_view> SplitPathList(std::string_view list) {
+  std::vector<std::string_view> items;
+  while (!list.empty()) {
+    size_t colon = list.find(':');
+    items.push_back(list.substr(0, colon));
+    if (colon == std::string_view::npos) break;
+    list.remove_prefix(colon + 1);
+  }
+  return items;
+}
+
 std::string Millis(Clock::duration d) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.2f", std::chrono::duration<double, std::milli>(d).count());
@@ -130,6 +141,17 @@ EnvMap RuntimeEnvironment(const EnvMap& env, const HostPort& delegator, std::str
                                         get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST") + "]" +
                                         std::string(stream_suffix);
   }
+  // The hook clients sit where Lambda's Node.js and Python runtimes look in a
+  // layer; a java21 function's runtime host is told so too, after whatever
+  // the function set.
+  auto append = [&](const char* key, const std::string& dir) {
+    std::string list = out.count(key) ? out[key] : "";
+    for (std::string_view item : SplitPathList(list))
+      if (item == dir) return;
+    out[key] = list.empty() ? dir : list + ":" + dir;
+  };
+  append("NODE_PATH", std::string(kLayerRoot) + "/nodejs/node_modules");
+  append("PYTHONPATH", std::string(kLayerRoot) + "/python");
   return out;
 }
 

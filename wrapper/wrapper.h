@@ -28,10 +28,16 @@ inline constexpr int kExitInternalError = 70;
 inline constexpr int kExitNotExecutable = 126;
 inline constexpr int kExitNotFound = 127;
 
+// Where Lambda unpacks layers.
+inline constexpr std::string_view kLayerRoot = "/opt";
+
 // The environment of the runtime host: the wrapper's own, with
-// AWS_LAMBDA_RUNTIME_API pointing at the delegator, and the log group and
-// stream names filled in where the platform left them out (it does under
-// SnapStart; Node's aws-lambda-ric refuses to start without them).
+// AWS_LAMBDA_RUNTIME_API pointing at the delegator, the log group and stream
+// names filled in where the platform left them out (it does under SnapStart;
+// Node's aws-lambda-ric refuses to start without them), and the layer's hook
+// clients findable: /opt/nodejs/node_modules appended to NODE_PATH and
+// /opt/python to PYTHONPATH, as Lambda's own Node.js and Python runtimes have
+// them, unless already listed.
 // `stream_suffix` is the random part of the stream name (32 hex digits).
 // `today` is "YYYY/MM/DD".
 EnvMap RuntimeEnvironment(const EnvMap& env, const HostPort& delegator, std::string_view today,

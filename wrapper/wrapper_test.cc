@@ -30,6 +30,16 @@ TEST(RuntimeEnvironmentTest, DefaultsWhenTheFunctionIsUnnamed) {
   EXPECT_EQ(out["AWS_LAMBDA_LOG_STREAM_NAME"], "2026/11/22/[$LATEST]ff");
 }
 
+TEST(RuntimeEnvironmentTest, LayerHookClientsAreFindable) {
+  EnvMap out = RuntimeEnvironment({}, {"127.0.0.1", 1}, "2026/11/22", "ff");
+  EXPECT_EQ(out["NODE_PATH"], "/opt/nodejs/node_modules");
+  EXPECT_EQ(out["PYTHONPATH"], "/opt/python");
+  out = RuntimeEnvironment({{"NODE_PATH", "/var/task/lib"}, {"PYTHONPATH", "/x:/opt/python:/y"}},
+                           {"127.0.0.1", 1}, "2026/11/22", "ff");
+  EXPECT_EQ(out["NODE_PATH"], "/var/task/lib:/opt/nodejs/node_modules");
+  EXPECT_EQ(out["PYTHONPATH"], "/x:/opt/python:/y");
+}
+
 TEST(RuntimeCommandTest, ChainComesFirst) {
   Config c;
   c.chain = {"/opt/otel-instrument"};
