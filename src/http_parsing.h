@@ -4,6 +4,7 @@
 #ifndef ANYSNAP_SRC_HTTP_PARSING_H_
 #define ANYSNAP_SRC_HTTP_PARSING_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,10 @@ namespace anysnap {
 // parsers count header bytes themselves against their own limits, so this
 // lifts the library's well above them. Idempotent and thread-safe.
 void LiftHttpParserHeaderLimit();
+
+// Header fields of a typical Runtime API message. Parsers reserve room for
+// this many up front: one allocation per message instead of a growth series.
+inline constexpr size_t kTypicalHeaderCount = 16;
 
 // Assembles header fields from the pieces http_parser's on_header_field and
 // on_header_value callbacks hand out (a name or value that spans two reads

@@ -140,6 +140,7 @@ Connection* Self(http_parser* p) { return static_cast<Connection*>(p->data); }
 int Connection::OnMessageBegin(http_parser* p) {
   Connection* c = Self(p);
   c->phase_ = Phase::kHead;
+  c->request_.headers.reserve(kTypicalHeaderCount);
   return 0;
 }
 

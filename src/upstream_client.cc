@@ -460,6 +460,7 @@ int AnswerRelay::OnMessageBegin(http_parser* p) {
   r->in_head_ = true;
   r->header_bytes_ = 0;
   r->headers_.clear();
+  r->headers_.reserve(kTypicalHeaderCount);
   r->fields_.Clear();
   return 0;
 }
