@@ -647,7 +647,6 @@ Result<UpstreamClient::Lease> UpstreamClient::Acquire(bool fresh, bool long_poll
     if (!fresh && !idle_sockets_.empty()) {
       lease = std::move(idle_sockets_.back());
       idle_sockets_.pop_back();
-      lease.reused = true;
       sockets_in_use_.push_back({lease.fd.get(), long_poll});
       return lease;
     }
@@ -672,7 +671,6 @@ void UpstreamClient::Release(Lease lease, bool reusable) {
     }
   }
   if (reusable && lease.generation == generation_ && !aborting_.load()) {
-    lease.reused = false;
     idle_sockets_.push_back(std::move(lease));
   }
   // else: the lease's descriptor closes as it goes out of scope.

@@ -116,7 +116,6 @@ class UpstreamClient {
   struct Lease {
     UniqueFd fd;
     uint64_t generation = 0;
-    bool reused = false;  // taken from the pool rather than freshly connected
   };
   struct InUse {
     int fd;
