@@ -107,7 +107,8 @@ class UpstreamClient {
 
   // Shutdown: long polls in progress fail promptly; other transfers get
   // `grace` to finish (a response the runtime already sent still lands).
-  // Requests forwarded afterwards get 503, others too once the grace is over.
+  // Long polls forwarded afterwards get 503, other requests too once the grace
+  // is over.
   void Abort(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
  private:
