@@ -4,12 +4,14 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "anysnap/log.h"
+#include "http_parsing.h"
 
 namespace anysnap {
 
@@ -89,8 +91,6 @@ class Connection final : public RequestBody, public ResponseWriter {
   static int OnMessageComplete(http_parser* p);
   static const http_parser_settings kSettings;
 
-  void PushHeader();
-
   const int fd_;
   const std::string peer_;
   const HttpServerOptions& options_;
@@ -107,8 +107,7 @@ class Connection final : public RequestBody, public ResponseWriter {
   size_t header_bytes_ = 0;
   HttpRequest request_;
   HttpHeaders trailers_;
-  std::string field_, value_;
-  bool in_value_ = false;
+  HeaderAssembler fields_;
   const char* body_at_ = nullptr;  // pending body bytes handed out by on_body
   size_t body_len_ = 0;
 
@@ -118,6 +117,7 @@ class Connection final : public RequestBody, public ResponseWriter {
   bool ended_ = false;
   bool chunked_out_ = false;
   bool head_only_ = false;
+  std::optional<uint64_t> body_left_;  // of a Content-Length body
   bool close_after_ = false;
   bool write_failed_ = false;
 };
@@ -140,6 +140,7 @@ Connection* Self(http_parser* p) { return static_cast<Connection*>(p->data); }
 int Connection::OnMessageBegin(http_parser* p) {
   Connection* c = Self(p);
   c->phase_ = Phase::kHead;
+  c->request_.headers.reserve(kTypicalHeaderCount);
   return 0;
 }
 
@@ -159,34 +160,23 @@ int Connection::OnUrl(http_parser* p, const char* at, size_t len) {
   return 0;
 }
 
-void Connection::PushHeader() {
-  if (field_.empty() && value_.empty()) return;
-  HttpHeaders& into = phase_ == Phase::kHead ? request_.headers : trailers_;
-  into.push_back({std::move(field_), std::move(value_)});
-  field_.clear();
-  value_.clear();
-  in_value_ = false;
-}
-
 int Connection::OnHeaderField(http_parser* p, const char* at, size_t len) {
   Connection* c = Self(p);
   if (!c->CountHeaderBytes(len)) return 1;
-  if (c->in_value_) c->PushHeader();
-  c->field_.append(at, len);
+  c->fields_.OnField({at, len}, c->phase_ == Phase::kHead ? c->request_.headers : c->trailers_);
   return 0;
 }
 
 int Connection::OnHeaderValue(http_parser* p, const char* at, size_t len) {
   Connection* c = Self(p);
   if (!c->CountHeaderBytes(len)) return 1;
-  c->in_value_ = true;
-  c->value_.append(at, len);
+  c->fields_.OnValue({at, len});
   return 0;
 }
 
 int Connection::OnHeadersComplete(http_parser* p) {
   Connection* c = Self(p);
-  c->PushHeader();
+  c->fields_.Finish(c->request_.headers);
   HttpRequest& r = c->request_;
   r.method = http_method_str(static_cast<http_method>(p->method));
   r.http_major = p->http_major;
@@ -212,7 +202,7 @@ int Connection::OnBody(http_parser* p, const char* at, size_t len) {
 
 int Connection::OnMessageComplete(http_parser* p) {
   Connection* c = Self(p);
-  if (c->in_value_ || !c->field_.empty()) c->PushHeader();
+  c->fields_.Finish(c->trailers_);
   c->phase_ = Phase::kComplete;
   http_parser_pause(p, 1);
   return 0;
@@ -350,6 +340,10 @@ Status Connection::Begin(int status, const HttpHeaders& headers, std::optional<u
   }
   if (close_after_) out_ += "Connection: close\r\n";
   out_ += "\r\n";
+  // A response whose last byte is written leaves now, not at End: a relayed
+  // answer reaches the client before the relay has finished its bookkeeping.
+  if (head_only_ || length == uint64_t{0}) return Flush();
+  if (length) body_left_ = *length;
   return Status::Ok();
 }
 
@@ -374,6 +368,10 @@ Status Connection::Write(std::string_view data) {
     }
   }
   if (chunked_out_) out_ += "\r\n";
+  if (body_left_) {
+    *body_left_ -= std::min<uint64_t>(*body_left_, data.size());
+    if (*body_left_ == 0) return Flush();
+  }
   return Status::Ok();
 }
 
@@ -397,14 +395,13 @@ Status Connection::End(const HttpHeaders& trailers) {
 void Connection::ResetForNextRequest() {
   request_ = HttpRequest();
   trailers_.clear();
-  field_.clear();
-  value_.clear();
-  in_value_ = false;
+  fields_.Clear();
   header_bytes_ = 0;
   body_at_ = nullptr;
   body_len_ = 0;
   phase_ = Phase::kIdle;
   started_ = ended_ = chunked_out_ = head_only_ = false;
+  body_left_.reset();
   out_.clear();
 }
 
@@ -462,10 +459,8 @@ void Connection::Run(HttpHandler* handler) {
 
 HttpServer::HttpServer(HttpHandler* handler, HttpServerOptions options)
     : handler_(handler), options_(options) {
-  // http_parser's limit is process-wide; anysnap's own per-connection count
-  // enforces options_.max_header_bytes, so the library's must not be lower.
-  static std::once_flag once;
-  std::call_once(once, [] { http_parser_set_max_header_size(64u * 1024 * 1024); });
+  // Each connection counts its header bytes against options_.max_header_bytes.
+  LiftHttpParserHeaderLimit();
 }
 
 HttpServer::~HttpServer() { Stop(); }

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <string>
 
 namespace anysnap {
@@ -120,6 +123,48 @@ TEST_F(HttpServerTest, StopClosesIdleConnections) {
   Exchange(fd.get(), "GET / HTTP/1.1\r\n\r\n", "GET / ");
   server_->Stop();
   EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+// Answers with a Content-Length body, then waits before End until released.
+class SlowEndHandler : public HttpHandler {
+ public:
+  void Handle(HttpRequest&, RequestBody&, ResponseWriter& out) override {
+    out.Begin(200, {}, 5);
+    out.Write("ab");
+    out.Write("cde");
+    // The client releases it once it has the answer.
+    answer_arrived_before_end =
+        released.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+    out.End();
+    done.set_value();
+  }
+  std::atomic<bool> answer_arrived_before_end{false};
+  std::promise<void> done;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+};
+
+TEST(HttpServerFlushTest, ContentLengthBodyLeavesWithItsLastByteNotAtEnd) {
+  SlowEndHandler handler;
+  HttpServer server(&handler);
+  ASSERT_TRUE(server.Listen({"127.0.0.1", 0}).ok());
+  server.Start();
+  auto fd = ConnectTcp(server.address());
+  ASSERT_TRUE(fd.ok());
+  ASSERT_TRUE(SendAll(fd->get(), "GET / HTTP/1.1\r\n\r\n").ok());
+  // The whole answer arrives while the handler still waits before End.
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\nabcde") == std::string::npos) {
+    ssize_t n = ::recv(fd->get(), buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(got.find("Content-Length: 5\r\n\r\nabcde"), std::string::npos) << got;
+  handler.release.set_value();
+  handler.done.get_future().wait();
+  EXPECT_TRUE(handler.answer_arrived_before_end.load());
+  server.Stop();
 }
 
 }  // namespace

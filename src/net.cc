@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -152,6 +153,33 @@ Status SendAll(int fd, std::string_view data) {
       return PosixError("send", errno);
     }
     data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status SendAll(int fd, std::string_view first, std::string_view second) {
+  iovec iov[2] = {{const_cast<char*>(first.data()), first.size()},
+                  {const_cast<char*>(second.data()), second.size()}};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  while (msg.msg_iovlen > 0) {
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError("send", errno);
+    }
+    // Step past what was written, dropping finished pieces.
+    auto left = static_cast<size_t>(n);
+    while (msg.msg_iovlen > 0 && left >= msg.msg_iov->iov_len) {
+      left -= msg.msg_iov->iov_len;
+      ++msg.msg_iov;
+      --msg.msg_iovlen;
+    }
+    if (msg.msg_iovlen > 0) {
+      msg.msg_iov->iov_base = static_cast<char*>(msg.msg_iov->iov_base) + left;
+      msg.msg_iov->iov_len -= left;
+    }
   }
   return Status::Ok();
 }

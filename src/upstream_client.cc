@@ -1,12 +1,16 @@
 #include "anysnap/upstream_client.h"
 
 #include <curl/curl.h>
+#include <http_parser.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
 #include "anysnap/log.h"
 #include "anysnap/runtime_api.h"
+#include "http_parsing.h"
 
 namespace anysnap {
 
@@ -34,6 +38,103 @@ class UpstreamClient::Handle {
 };
 
 namespace {
+
+// ---- What both paths share.
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Returns true iff request field `h` goes upstream: hop-by-hop fields stay
+// behind, and so do those the forwarding connection sets itself.
+bool IsForwardedRequestHeader(const HttpHeader& h, const HttpHeaders& all) {
+  return !IsHopByHop(h.name, all) && !EqualsIgnoreCase(h.name, "Host") &&
+         !EqualsIgnoreCase(h.name, "Content-Length") && !EqualsIgnoreCase(h.name, "Expect");
+}
+
+// Begins the runtime's copy of an upstream answer: its fields minus hop-by-hop
+// ones, framed by `out` (a known length stays a Content-Length).
+Status BeginRelayedAnswer(ResponseWriter& out, int status, const HttpHeaders& headers) {
+  HttpHeaders pass;
+  pass.reserve(headers.size());
+  std::optional<uint64_t> length;
+  bool chunked = false;
+  for (const auto& h : headers) {
+    if (EqualsIgnoreCase(h.name, "Content-Length")) {
+      length = ParseContentLength(h.value);
+      continue;
+    }
+    if (EqualsIgnoreCase(h.name, "Transfer-Encoding")) chunked = true;
+    if (IsHopByHop(h.name, headers)) continue;
+    pass.push_back(h);
+  }
+  if (chunked) length.reset();
+  return out.Begin(status, pass, length);
+}
+
+// How an attempt that brought no complete answer ended.
+struct FailedAttempt {
+  int answer_status = 0;   // the upstream's, when its answer had begun
+  bool retryable = false;  // dead before any byte of the answer, body replayable
+  Status body_error;       // the client's body broke off
+  Status error;            // why: relaying to the runtime, else the upstream side
+};
+
+// Settles `outcome` after a failed attempt by the rules both paths share.
+// Returns true iff the request is to be sent again on a fresh connection.
+bool SettleFailedAttempt(const FailedAttempt& failed, const HttpRequest& request,
+                         ResponseWriter& out, int attempt, bool aborting, const HostPort& upstream,
+                         ForwardOutcome& outcome) {
+  if (out.started()) {
+    // The answer had begun: it cannot be taken back or sent again. Closing
+    // the connection tells the runtime the answer is incomplete.
+    outcome.status = failed.answer_status;
+    outcome.answered_by_upstream = true;
+    outcome.error = failed.error;
+    out.CloseAfterResponse();
+    return false;
+  }
+  if (!failed.body_error.ok()) {
+    outcome.error = failed.body_error;
+    outcome.status = 400;
+    out.CloseAfterResponse();
+    out.RespondError(400, "InvalidRequest", failed.body_error.message());
+    return false;
+  }
+  if (aborting) {
+    outcome.error = Status::Aborted("delegator is shutting down");
+    outcome.status = 503;
+    out.CloseAfterResponse();
+    out.RespondError(503, "Delegator.ShuttingDown", outcome.error.message());
+    return false;
+  }
+  if (attempt == 0 && failed.retryable) {
+    Log().Debug("upstream connection dead before any answer (" + failed.error.message() +
+                "), sending " + request.method + " " + request.target +
+                " again on a fresh connection");
+    outcome.retried = true;
+    return true;
+  }
+  outcome.error = failed.error;
+  outcome.status = 502;
+  out.RespondError(502, "Delegator.UpstreamUnavailable",
+                   "Runtime API at " + upstream.ToString() + " failed: " + failed.error.message());
+  return false;
+}
+
+// Settles `outcome` for a complete answer and ends the runtime's copy.
+void SettleAnswer(int status, HttpHeaders headers, const HttpHeaders& trailers, ResponseWriter& out,
+                  ForwardOutcome& outcome) {
+  outcome.status = status;
+  outcome.answered_by_upstream = true;
+  outcome.response_headers = std::move(headers);
+  Status s = out.End(trailers);
+  if (!s.ok()) outcome.error = s.WithContext("answering the runtime");
+}
+
+// ---- The libcurl path.
 
 // Owns a curl_slist.
 class HeaderList {
@@ -181,21 +282,7 @@ int SendTrailers(curl_slist** list, void* userp) {
 }
 
 bool BeginClientResponse(Exchange* ex) {
-  HttpHeaders pass;
-  pass.reserve(ex->headers.size());
-  std::optional<uint64_t> length;
-  bool chunked = false;
-  for (const auto& h : ex->headers) {
-    if (EqualsIgnoreCase(h.name, "Content-Length")) {
-      length = ParseContentLength(h.value);
-      continue;
-    }
-    if (EqualsIgnoreCase(h.name, "Transfer-Encoding")) chunked = true;
-    if (IsHopByHop(h.name, ex->headers)) continue;
-    pass.push_back(h);
-  }
-  if (chunked) length.reset();
-  Status s = ex->out->Begin(ex->status, pass, length);
+  Status s = BeginRelayedAnswer(*ex->out, ex->status, ex->headers);
   if (!s.ok()) {
     ex->client_error = s;
     return false;
@@ -243,10 +330,7 @@ int OnProgress(void* userp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* ex = static_cast<Exchange*>(userp);
   if (!ex->aborting->load(std::memory_order_relaxed)) return 0;
   if (ex->long_poll) return 1;
-  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::steady_clock::now().time_since_epoch())
-                    .count();
-  return now >= ex->abort_deadline_ns->load() ? 1 : 0;
+  return SteadyNowNs() >= ex->abort_deadline_ns->load() ? 1 : 0;
 }
 
 // A RequestBody over a string, for Call().
@@ -292,14 +376,248 @@ class CapturingWriter final : public ResponseWriter {
   bool started_ = false;
 };
 
+// ---- The direct path.
+
+// Parses one upstream answer with http_parser and relays it to a
+// ResponseWriter as it arrives: the head once complete (through
+// BeginRelayedAnswer), body bytes as they come. Interim (1xx) answers are
+// skipped. The caller ends the runtime's copy with trailers() once complete().
+class AnswerRelay {
+ public:
+  AnswerRelay(bool head_request, ResponseWriter* out) : head_request_(head_request), out_(out) {
+    http_parser_init(&parser_, HTTP_RESPONSE);
+    parser_.data = this;
+  }
+  AnswerRelay(const AnswerRelay&) = delete;
+  AnswerRelay& operator=(const AnswerRelay&) = delete;
+
+  // Feeds `len` received bytes, or the end of the stream when `len` is 0.
+  // Returns true while more of the answer is expected.
+  bool Feed(const char* data, size_t len);
+
+  // Returns true iff the whole answer has been parsed and relayed.
+  bool complete() const { return complete_; }
+  // Returns true iff the connection may carry another exchange.
+  bool reusable() const { return complete_ && keep_alive_ && !trailing_bytes_; }
+  // Returns true iff any byte of an answer arrived.
+  bool any_byte() const { return any_byte_; }
+  int status() const { return status_; }
+  HttpHeaders& headers() { return headers_; }
+  const HttpHeaders& trailers() const { return trailers_; }
+  // Why the exchange failed: relaying to the runtime, else the upstream side.
+  Status error() const {
+    return !client_error_.ok() ? client_error_.WithContext("answering the runtime") : error_;
+  }
+
+ private:
+  static AnswerRelay* Self(http_parser* p) { return static_cast<AnswerRelay*>(p->data); }
+  bool CountHeaderBytes(size_t n) {
+    header_bytes_ += n;
+    return header_bytes_ <= UpstreamClient::kMaxAnswerHeaderBytes;
+  }
+
+  static int OnMessageBegin(http_parser* p);
+  static int OnStatus(http_parser* p, const char* at, size_t len);
+  static int OnHeaderField(http_parser* p, const char* at, size_t len);
+  static int OnHeaderValue(http_parser* p, const char* at, size_t len);
+  static int OnHeadersComplete(http_parser* p);
+  static int OnBody(http_parser* p, const char* at, size_t len);
+  static int OnMessageComplete(http_parser* p);
+  static const http_parser_settings kSettings;
+
+  const bool head_request_;
+  ResponseWriter* const out_;
+  http_parser parser_;
+  HeaderAssembler fields_;
+  size_t header_bytes_ = 0;
+  bool in_head_ = false;
+  bool interim_ = false;
+  bool any_byte_ = false;
+  bool complete_ = false;
+  bool keep_alive_ = false;
+  bool trailing_bytes_ = false;
+  int status_ = 0;
+  HttpHeaders headers_;
+  HttpHeaders trailers_;
+  Status client_error_;
+  Status error_;
+};
+
+const http_parser_settings AnswerRelay::kSettings = [] {
+  http_parser_settings s;
+  http_parser_settings_init(&s);
+  s.on_message_begin = &AnswerRelay::OnMessageBegin;
+  s.on_status = &AnswerRelay::OnStatus;
+  s.on_header_field = &AnswerRelay::OnHeaderField;
+  s.on_header_value = &AnswerRelay::OnHeaderValue;
+  s.on_headers_complete = &AnswerRelay::OnHeadersComplete;
+  s.on_body = &AnswerRelay::OnBody;
+  s.on_message_complete = &AnswerRelay::OnMessageComplete;
+  return s;
+}();
+
+int AnswerRelay::OnMessageBegin(http_parser* p) {
+  AnswerRelay* r = Self(p);
+  r->in_head_ = true;
+  r->header_bytes_ = 0;
+  r->headers_.clear();
+  r->headers_.reserve(kTypicalHeaderCount);
+  r->fields_.Clear();
+  return 0;
+}
+
+int AnswerRelay::OnStatus(http_parser* p, const char*, size_t len) {
+  return Self(p)->CountHeaderBytes(len) ? 0 : 1;
+}
+
+int AnswerRelay::OnHeaderField(http_parser* p, const char* at, size_t len) {
+  AnswerRelay* r = Self(p);
+  if (!r->CountHeaderBytes(len)) return 1;
+  r->fields_.OnField({at, len}, r->in_head_ ? r->headers_ : r->trailers_);
+  return 0;
+}
+
+int AnswerRelay::OnHeaderValue(http_parser* p, const char* at, size_t len) {
+  AnswerRelay* r = Self(p);
+  if (!r->CountHeaderBytes(len)) return 1;
+  r->fields_.OnValue({at, len});
+  return 0;
+}
+
+// Returns 1 for answers without a body: http_parser would otherwise take the
+// Content-Length of a HEAD, 204 or 304 answer as the size of one to come.
+int AnswerRelay::OnHeadersComplete(http_parser* p) {
+  AnswerRelay* r = Self(p);
+  r->fields_.Finish(r->headers_);
+  r->in_head_ = false;
+  r->header_bytes_ = 0;  // trailers get a budget of their own
+  r->status_ = p->status_code;
+  if (r->status_ == 101) {
+    r->error_ = Status::ProtocolError("upstream: switched protocols unasked");
+    return -1;
+  }
+  r->interim_ = r->status_ >= 100 && r->status_ < 200;
+  if (r->interim_) return 1;
+  Status s = BeginRelayedAnswer(*r->out_, r->status_, r->headers_);
+  if (!s.ok()) {
+    r->client_error_ = s;
+    return -1;
+  }
+  return r->head_request_ || r->status_ == 204 || r->status_ == 304 ? 1 : 0;
+}
+
+int AnswerRelay::OnBody(http_parser* p, const char* at, size_t len) {
+  AnswerRelay* r = Self(p);
+  Status s = r->out_->Write({at, len});
+  if (!s.ok()) {
+    r->client_error_ = s;
+    return -1;
+  }
+  return 0;
+}
+
+int AnswerRelay::OnMessageComplete(http_parser* p) {
+  AnswerRelay* r = Self(p);
+  if (r->interim_) return 0;  // the final answer follows on the same stream
+  r->fields_.Finish(r->trailers_);
+  r->complete_ = true;
+  r->keep_alive_ = http_should_keep_alive(p) != 0;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+bool AnswerRelay::Feed(const char* data, size_t len) {
+  if (len > 0) any_byte_ = true;
+  size_t parsed = http_parser_execute(&parser_, &kSettings, data, len);
+  if (complete_) {
+    trailing_bytes_ = parsed < len;  // never expected: the upstream does not pipeline
+    return false;
+  }
+  enum http_errno err = HTTP_PARSER_ERRNO(&parser_);
+  if (err != HPE_OK) {
+    if (error_.ok() && client_error_.ok()) {
+      error_ = err == HPE_CB_header_field || err == HPE_CB_header_value || err == HPE_CB_status
+                   ? Status::ProtocolError("upstream: answer header section exceeds " +
+                                           std::to_string(UpstreamClient::kMaxAnswerHeaderBytes) +
+                                           " bytes")
+                   : Status::ProtocolError(std::string("upstream: malformed answer: ") +
+                                           http_errno_description(err));
+    }
+    return false;
+  }
+  if (len == 0) {
+    error_ =
+        Status::Unavailable(any_byte_ ? "upstream: connection closed in the middle of the answer"
+                                      : "upstream: connection closed before any answer");
+    return false;
+  }
+  return true;
+}
+
+// Reads exactly `length` body bytes.
+Result<std::string> ReadBodyOfLength(RequestBody& body, size_t length) {
+  std::string data(length, '\0');
+  size_t got = 0;
+  while (got < length) {
+    auto n = body.Read(data.data() + got, length - got);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status::ProtocolError("request body shorter than its Content-Length");
+    got += *n;
+  }
+  return data;
+}
+
+// The request head as the direct path sends it.
+std::string RequestHead(const HttpRequest& request, std::string_view host) {
+  size_t size = request.method.size() + request.target.size() + host.size() + 64;
+  for (const auto& h : request.headers) size += h.name.size() + h.value.size() + 4;
+  std::string head;
+  head.reserve(size);
+  head += request.method;
+  head += ' ';
+  head += request.target;
+  head += " HTTP/1.1\r\nHost: ";
+  head += host;
+  head += "\r\n";
+  for (const auto& h : request.headers) {
+    if (!IsForwardedRequestHeader(h, request.headers)) continue;
+    head += h.name;
+    head += h.value.empty() ? ":" : ": ";
+    head += h.value;
+    head += "\r\n";
+  }
+  if (request.content_length) {
+    head += "Content-Length: ";
+    head += std::to_string(*request.content_length);
+    head += "\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
+// Returns true iff the direct path carries `request`.
+bool TakesDirectPath(const HttpRequest& request) {
+  return !request.chunked && request.content_length.value_or(0) <= UpstreamClient::kReplayLimit;
+}
+
 }  // namespace
 
 UpstreamClient::UpstreamClient(HostPort upstream)
-    : upstream_(std::move(upstream)), base_url_("http://" + upstream_.ToString()) {
+    : upstream_(std::move(upstream)),
+      base_url_("http://" + upstream_.ToString()),
+      host_header_(upstream_.ToString()) {
   InitCurlOnce();
+  LiftHttpParserHeaderLimit();  // AnswerRelay counts against kMaxAnswerHeaderBytes
 }
 
-UpstreamClient::~UpstreamClient() = default;
+UpstreamClient::~UpstreamClient() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    destroying_ = true;
+  }
+  abort_changed_.notify_all();
+  if (grace_timer_.joinable()) grace_timer_.join();
+}
 
 std::unique_ptr<UpstreamClient::Handle> UpstreamClient::Checkout() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -317,24 +635,158 @@ void UpstreamClient::Checkin(std::unique_ptr<Handle> handle) {
   // else: made before DropConnections(); its destructor closes the connection.
 }
 
+bool UpstreamClient::RefusesLocked(bool long_poll) const {
+  if (!aborting_.load()) return false;
+  return long_poll || SteadyNowNs() >= abort_deadline_ns_.load();
+}
+
+Result<UpstreamClient::Lease> UpstreamClient::Acquire(bool fresh, bool long_poll) {
+  Lease lease;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (RefusesLocked(long_poll)) return Status::Aborted("delegator is shutting down");
+    if (!fresh && !idle_sockets_.empty()) {
+      lease = std::move(idle_sockets_.back());
+      idle_sockets_.pop_back();
+      sockets_in_use_.push_back({lease.fd.get(), long_poll});
+      return lease;
+    }
+    lease.generation = generation_;
+  }
+  auto fd = ConnectTcp(upstream_);
+  if (!fd.ok()) return Status::Unavailable("upstream: " + fd.status().message());
+  lease.fd = std::move(fd.value());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (RefusesLocked(long_poll)) return Status::Aborted("delegator is shutting down");
+  sockets_in_use_.push_back({lease.fd.get(), long_poll});
+  return lease;
+}
+
+void UpstreamClient::Release(Lease lease, bool reusable) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < sockets_in_use_.size(); ++i) {
+    if (sockets_in_use_[i].fd == lease.fd.get()) {
+      sockets_in_use_[i] = sockets_in_use_.back();
+      sockets_in_use_.pop_back();
+      break;
+    }
+  }
+  if (reusable && lease.generation == generation_ && !aborting_.load()) {
+    idle_sockets_.push_back(std::move(lease));
+  }
+  // else: the lease's descriptor closes as it goes out of scope.
+}
+
 void UpstreamClient::DropConnections() {
   std::vector<std::unique_ptr<Handle>> doomed;
+  std::vector<Lease> doomed_sockets;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++generation_;
     doomed.swap(idle_);
+    doomed_sockets.swap(idle_sockets_);
   }
 }
 
 void UpstreamClient::Abort(std::chrono::milliseconds grace) {
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  abort_deadline_ns_.store(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count());
+  int64_t deadline =
+      SteadyNowNs() + std::chrono::duration_cast<std::chrono::nanoseconds>(grace).count();
+  std::vector<Lease> doomed_sockets;
+  std::lock_guard<std::mutex> lock(mu_);
+  // A second Abort() may shorten the grace, never lengthen it.
+  if (!aborting_.load() || deadline < abort_deadline_ns_.load()) abort_deadline_ns_.store(deadline);
   aborting_.store(true);
+  // libcurl's transfers notice aborting_ in their progress callback; the
+  // direct path's blocking reads end when their socket is shut down.
+  for (const InUse& in_use : sockets_in_use_) {
+    if (in_use.long_poll) ::shutdown(in_use.fd, SHUT_RDWR);
+  }
+  doomed_sockets.swap(idle_sockets_);
+  if (!grace_timer_.joinable()) grace_timer_ = std::thread([this] { ShutDownAfterGrace(); });
+  abort_changed_.notify_all();
+}
+
+void UpstreamClient::ShutDownAfterGrace() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (destroying_) return;
+    auto deadline = std::chrono::steady_clock::time_point(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::nanoseconds(abort_deadline_ns_.load())));
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    abort_changed_.wait_until(lock, deadline);
+  }
+  // From now on Acquire() refuses every request, so no socket joins the list.
+  for (const InUse& in_use : sockets_in_use_) ::shutdown(in_use.fd, SHUT_RDWR);
 }
 
 ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& body,
                                        ResponseWriter& out, bool long_poll) {
+  return TakesDirectPath(request) ? ForwardDirect(request, body, out, long_poll)
+                                  : ForwardCurl(request, body, out, long_poll);
+}
+
+ForwardOutcome UpstreamClient::ForwardDirect(const HttpRequest& request, RequestBody& body,
+                                             ResponseWriter& out, bool long_poll) {
+  ForwardOutcome outcome;
+  std::string payload;
+  if (request.content_length.value_or(0) > 0) {
+    // Read in full before sending: kept for a replay, and sent with the head.
+    auto read = ReadBodyOfLength(body, *request.content_length);
+    if (!read.ok()) {
+      FailedAttempt failed;
+      failed.body_error = read.status();
+      SettleFailedAttempt(failed, request, out, 0, aborting_.load(), upstream_, outcome);
+      return outcome;
+    }
+    payload = std::move(read.value());
+  }
+  const std::string head = RequestHead(request, host_header_);
+  char buffer[64 * 1024];
+
+  for (int attempt = 0;; ++attempt) {
+    FailedAttempt failed;
+    auto lease = Acquire(/*fresh=*/attempt > 0, long_poll);
+    if (!lease.ok()) {
+      failed.retryable = lease.status().code() == Status::Code::kUnavailable;
+      failed.error = lease.status();
+    } else {
+      const int fd = lease->fd.get();
+      AnswerRelay relay(request.method == "HEAD", &out);
+      Status sent = SendAll(fd, head, payload);
+      // Even when sending failed, an answer may have come (an early refusal
+      // before the upstream closed): read until the stream says.
+      Status received;
+      for (bool more = true; more;) {
+        ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          received = PosixError("upstream: recv", errno);
+          break;
+        }
+        more = relay.Feed(buffer, static_cast<size_t>(n));
+      }
+      Release(std::move(lease.value()), sent.ok() && relay.reusable());
+      if (relay.complete()) {
+        SettleAnswer(relay.status(), std::move(relay.headers()), relay.trailers(), out, outcome);
+        return outcome;
+      }
+      failed.answer_status = relay.status();
+      failed.retryable = !relay.any_byte();
+      failed.error = relay.error();
+      if (!relay.any_byte() && !sent.ok()) {
+        failed.error = Status::Unavailable("upstream: " + sent.message());
+      } else if (!received.ok() && (!relay.any_byte() || failed.error.ok())) {
+        failed.error = Status::Unavailable(received.message());
+      }
+    }
+    if (!SettleFailedAttempt(failed, request, out, attempt, aborting_.load(), upstream_, outcome))
+      return outcome;
+  }
+}
+
+ForwardOutcome UpstreamClient::ForwardCurl(const HttpRequest& request, RequestBody& body,
+                                           ResponseWriter& out, bool long_poll) {
   ForwardOutcome outcome;
   std::unique_ptr<Handle> handle = Checkout();
   if (handle->get() == nullptr) {
@@ -348,9 +800,7 @@ ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& 
   HeaderList headers;
   bool has_accept = false;
   for (const auto& h : request.headers) {
-    if (IsHopByHop(h.name, request.headers) || EqualsIgnoreCase(h.name, "Host") ||
-        EqualsIgnoreCase(h.name, "Content-Length") || EqualsIgnoreCase(h.name, "Expect"))
-      continue;
+    if (!IsForwardedRequestHeader(h, request.headers)) continue;
     if (EqualsIgnoreCase(h.name, "Accept")) has_accept = true;
     // curl drops "Name:" (it means "remove"); "Name;" sends an empty value.
     headers.Add(h.value.empty() ? h.name + ";" : h.name + ": " + h.value);
@@ -414,52 +864,19 @@ ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& 
 
     CURLcode rc = curl_easy_perform(curl);
     if (rc == CURLE_OK) {
-      outcome.status = ex.status;
-      outcome.answered_by_upstream = true;
-      outcome.response_headers = std::move(ex.headers);
-      Status s = out.End(ex.trailers);
-      if (!s.ok()) outcome.error = s.WithContext("answering the runtime");
+      SettleAnswer(ex.status, std::move(ex.headers), ex.trailers, out, outcome);
       break;
     }
-    if (out.started()) {
-      // The answer had begun: it cannot be taken back or sent again. Closing
-      // the connection tells the runtime the answer is incomplete.
-      outcome.status = ex.status;
-      outcome.answered_by_upstream = true;
-      outcome.error = !ex.client_error.ok() ? ex.client_error.WithContext("answering the runtime")
-                                            : CurlError(rc, error_buffer);
-      out.CloseAfterResponse();
+    FailedAttempt failed;
+    failed.answer_status = ex.status;
+    failed.retryable = IsDeadConnection(rc) && !ex.any_response_byte && ex.replayable;
+    failed.body_error = ex.body_error;
+    failed.error = !ex.client_error.ok() ? ex.client_error.WithContext("answering the runtime")
+                                         : CurlError(rc, error_buffer);
+    if (!SettleFailedAttempt(failed, request, out, attempt, aborting_.load(), upstream_, outcome))
       break;
-    }
-    if (!ex.body_error.ok()) {
-      outcome.error = ex.body_error;
-      outcome.status = 400;
-      out.CloseAfterResponse();
-      out.RespondError(400, "InvalidRequest", ex.body_error.message());
-      break;
-    }
-    if (aborting_.load()) {
-      outcome.error = Status::Aborted("delegator is shutting down");
-      outcome.status = 503;
-      out.CloseAfterResponse();
-      out.RespondError(503, "Delegator.ShuttingDown", outcome.error.message());
-      break;
-    }
-    if (attempt == 0 && IsDeadConnection(rc) && !ex.any_response_byte && ex.replayable) {
-      Log().Debug(std::string("upstream connection dead before any answer (") +
-                  curl_easy_strerror(rc) + "), sending " + request.method + " " + request.target +
-                  " again on a fresh connection");
-      outcome.retried = true;
-      ex.replay_pos = 0;
-      ex.ResetResponse();
-      continue;
-    }
-    outcome.error = CurlError(rc, error_buffer);
-    outcome.status = 502;
-    out.RespondError(
-        502, "Delegator.UpstreamUnavailable",
-        "Runtime API at " + upstream_.ToString() + " failed: " + outcome.error.message());
-    break;
+    ex.replay_pos = 0;
+    ex.ResetResponse();
   }
   Checkin(std::move(handle));
   return outcome;
@@ -475,7 +892,7 @@ Result<UpstreamResponse> UpstreamClient::Call(std::string_view method, std::stri
   if (method != "GET" && method != "HEAD") request.content_length = body.size();
   StringBody source(body);
   CapturingWriter sink;
-  ForwardOutcome outcome = Forward(request, source, sink, long_poll);
+  ForwardOutcome outcome = ForwardCurl(request, source, sink, long_poll);
   if (!outcome.answered_by_upstream) {
     return outcome.error.ok() ? Status::Unavailable("no answer from the Runtime API")
                               : outcome.error;

@@ -50,6 +50,10 @@ Result<UniqueFd> ConnectTcp(const HostPort& hp);
 // Writes all of `data`, retrying short writes and EINTR; never raises SIGPIPE.
 Status SendAll(int fd, std::string_view data);
 
+// Writes all of `first` then all of `second`, gathered in one sendmsg(2)
+// when the socket takes them: a request head and its body leave together.
+Status SendAll(int fd, std::string_view first, std::string_view second);
+
 // Sets TCP_NODELAY: anysnap's exchanges are small request/response pairs.
 void SetNoDelay(int fd);
 
