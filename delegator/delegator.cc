@@ -66,8 +66,7 @@ class Delegator::Proxy final : public HttpHandler {
   class DeliveryRecorder final : public ResponseWriter {
    public:
     DeliveryRecorder(ResponseWriter* out, Proxy* proxy) : out_(out), proxy_(proxy) {}
-    Status Begin(int status, const HttpHeaders& headers,
-                 std::optional<uint64_t> length) override {
+    Status Begin(int status, const HttpHeaders& headers, std::optional<uint64_t> length) override {
       if (status == 200) {
         if (const std::string* id = FindHeader(headers, kRequestIdHeader)) {
           std::lock_guard<std::mutex> lock(proxy_->mu_);

@@ -68,12 +68,12 @@ std::vector<std::string_view> PathParts(std::string_view path) {
 
 struct HookChannel::Client {
   std::string id;
-  std::string name;  // "nodejs pid 42 (client 1)", for log lines and messages
-  std::string asked;                   // phase asked for and not reported yet
-  std::optional<Status> report;        // the report for `asked`
-  int hooks_run = 0;                   // from the last report
-  bool done = false;                   // no phase left: polls answer "done"
-  uint64_t poll_generation = 0;        // a newer poll supersedes an older one
+  std::string name;              // "nodejs pid 42 (client 1)", for log lines and messages
+  std::string asked;             // phase asked for and not reported yet
+  std::optional<Status> report;  // the report for `asked`
+  int hooks_run = 0;             // from the last report
+  bool done = false;             // no phase left: polls answer "done"
+  uint64_t poll_generation = 0;  // a newer poll supersedes an older one
 };
 
 HookChannel::HookChannel(std::vector<std::string> phases) : phases_(std::move(phases)) {}
@@ -114,8 +114,7 @@ void HookChannel::Handle(HttpRequest& request, RequestBody& body, ResponseWriter
                      "poll a phase with GET, report one with POST");
     return;
   }
-  out.RespondError(404, "Anysnap.NotFound",
-                   "no such hook channel resource: " + request.target);
+  out.RespondError(404, "Anysnap.NotFound", "no such hook channel resource: " + request.target);
 }
 
 HookChannel::Client* HookChannel::Find(std::string_view id) {
@@ -203,9 +202,9 @@ void HookChannel::Report(Client& client, std::string_view phase, RequestBody& bo
     std::string hook = StringMember(*doc, "hook");
     std::string type = StringMember(*doc, "errorType");
     std::string message = StringMember(*doc, "errorMessage");
-    report = Status::Failed("hook " + (hook.empty() ? std::string("(unnamed)") : hook) +
-                            " failed" + (type.empty() ? "" : ": " + type) +
-                            (message.empty() ? "" : ": " + message));
+    report =
+        Status::Failed("hook " + (hook.empty() ? std::string("(unnamed)") : hook) + " failed" +
+                       (type.empty() ? "" : ": " + type) + (message.empty() ? "" : ": " + message));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -221,9 +220,9 @@ void HookChannel::Report(Client& client, std::string_view phase, RequestBody& bo
     }
   }
   if (!report.ok()) {
-    out.RespondError(409, "Anysnap.WrongPhase",
-                     "phase " + std::string(phase) + " was not asked for (asked: " +
-                         report.message() + ")");
+    out.RespondError(
+        409, "Anysnap.WrongPhase",
+        "phase " + std::string(phase) + " was not asked for (asked: " + report.message() + ")");
     return;
   }
   out.Respond(204, {}, "");

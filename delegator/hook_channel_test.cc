@@ -104,8 +104,8 @@ TEST_F(HookChannelTest, PhasesRunAroundTheSnapshotInOrder) {
         return !calls.empty() && calls.back().path == "/2018-06-01/runtime/restore/next";
       },
       30s));
-  auto poll = std::async(std::launch::async,
-                         [this] { return Send("GET", "/anysnap/v1/clients/1/phase"); });
+  auto poll =
+      std::async(std::launch::async, [this] { return Send("GET", "/anysnap/v1/clients/1/phase"); });
   EXPECT_EQ(poll.wait_for(100ms), std::future_status::timeout) << "after-restore before restore";
   server_->Restore();
   EXPECT_EQ(poll.get().body, R"({"phase":"after-restore"})");
@@ -159,8 +159,9 @@ TEST_F(HookChannelTest, AClientThatNeverReportsTimesOut) {
   EXPECT_EQ(fatal.get(), kExitBeforeSnapshotError);
   auto error = server_->init_error();
   ASSERT_TRUE(error.has_value());
-  EXPECT_NE(error->body.find("in-process hooks of test pid 7 (hook client 1) timed out after 200 ms"),
-            std::string::npos)
+  EXPECT_NE(
+      error->body.find("in-process hooks of test pid 7 (hook client 1) timed out after 200 ms"),
+      std::string::npos)
       << error->body;
   // A report after the deadline is refused.
   EXPECT_EQ(Send("POST", "/anysnap/v1/clients/1/phase/before-snapshot", R"({"ok":true})").status,

@@ -232,8 +232,7 @@ bool Lifecycle::InterceptRestoreNext(ResponseWriter& out) {
       lock.unlock();
       channel_.Finish();
       (void)AtSnapshotPoint("restore/next");  // cannot fail here: HasWork() says so
-      Log().Info("the runtime called restore/next itself " +
-                 Millis(Clock::now() - options_.start) +
+      Log().Info("the runtime called restore/next itself " + Millis(Clock::now() - options_.start) +
                  " ms after start: forwarded, the snapshot is taken there");
       return false;
     }
@@ -286,8 +285,8 @@ bool Lifecycle::InterceptPrimingAnswer(const RuntimeTarget& target, HttpRequest&
   if (target.endpoint == RuntimeEndpoint::kInvocationError) {
     auto document = body.ReadAll(kMaxErrorBody);
     const std::string* type = FindHeader(request.headers, kErrorTypeHeader);
-    outcome = Status::Failed(DescribeFunctionError(type ? *type : "",
-                                                   document.ok() ? *document : std::string()));
+    outcome = Status::Failed(
+        DescribeFunctionError(type ? *type : "", document.ok() ? *document : std::string()));
   } else {
     char buf[64 * 1024];
     for (;;) {
@@ -339,8 +338,7 @@ void Lifecycle::Drive() {
     Status s = Prime();
     if (!s.ok()) return Fail(false, s);
   }
-  if (!provisioned || options_.provisioned_before_snapshot ||
-      options_.provisioned_preload) {
+  if (!provisioned || options_.provisioned_before_snapshot || options_.provisioned_preload) {
     Status s = BeforeSnapshot(!provisioned || options_.provisioned_preload,
                               !provisioned || options_.provisioned_before_snapshot);
     if (!s.ok()) return Fail(false, s);
@@ -400,8 +398,8 @@ Status Lifecycle::Prime() {
       pending_->stage = "while " + where;
       priming_ids_.insert(pending_->id);
       changed_.notify_all();
-      bool answered = changed_.wait_until(
-          lock, deadline, [&] { return cancel_.load() || pending_->answered; });
+      bool answered =
+          changed_.wait_until(lock, deadline, [&] { return cancel_.load() || pending_->answered; });
       if (cancel_.load()) return Status::Aborted("stopped");
       if (!answered) {
         return Status::TimedOut(where + " (request id " + pending_->id + "): no answer within " +
@@ -482,9 +480,9 @@ Status Lifecycle::BeforeSnapshot(bool with_preload, bool with_hooks) {
     }
     Log().Info("preload: " + Plural(stats.files, "file") + ", " + std::to_string(stats.bytes) +
                " bytes in " + Millis(Clock::now() - start) + " ms" +
-               (stats.problems.empty() ? ""
-                                       : "; " + Plural(stats.problems.size(), "path") +
-                                             " could not be read"));
+               (stats.problems.empty()
+                    ? ""
+                    : "; " + Plural(stats.problems.size(), "path") + " could not be read"));
   }
   return Status::Ok();
 }
@@ -503,8 +501,7 @@ Result<UpstreamResponse> Lifecycle::RestoreNext() {
   const auto waited = std::chrono::duration_cast<milliseconds>(WallClock::now() - called);
   if (!answer.ok()) return answer.status();
   Log().Info("restore/next answered " + std::to_string(answer->status) + " after " +
-             std::to_string(waited.count()) +
-             " ms of wall-clock time (init end to restore)");
+             std::to_string(waited.count()) + " ms of wall-clock time (init end to restore)");
   if (answer->status == 200) {
     // Connections made before the snapshot may be dead after it.
     upstream_->DropConnections();

@@ -127,10 +127,10 @@ class Lifecycle {
 
  private:
   enum class Phase {
-    kInit,       // before the runtime's first next / restore/next
-    kHolding,    // a next is held; the driver runs
-    kRunning,    // init is over: everything is forwarded
-    kFailed,     // a lifecycle step failed; the runtime is being stopped
+    kInit,     // before the runtime's first next / restore/next
+    kHolding,  // a next is held; the driver runs
+    kRunning,  // init is over: everything is forwarded
+    kFailed,   // a lifecycle step failed; the runtime is being stopped
   };
   struct Pending;  // the priming event on offer
 
@@ -138,8 +138,8 @@ class Lifecycle {
   void EnterRunning();   // requires mu_
   bool InterceptNext(ResponseWriter& out);
   bool InterceptRestoreNext(ResponseWriter& out);
-  bool InterceptPrimingAnswer(const RuntimeTarget& target, HttpRequest& request,
-                              RequestBody& body, ResponseWriter& out);
+  bool InterceptPrimingAnswer(const RuntimeTarget& target, HttpRequest& request, RequestBody& body,
+                              ResponseWriter& out);
   void Drive();
   void Release();
   Status Prime();
@@ -160,12 +160,12 @@ class Lifecycle {
 
   mutable std::mutex mu_;
   std::condition_variable changed_;
-  Phase phase_ = Phase::kInit;            // guarded by mu_
-  bool failing_ = false;                  // guarded by mu_
-  LifecycleState state_;                  // guarded by mu_
-  std::unique_ptr<Pending> pending_;      // guarded by mu_
-  std::set<std::string> priming_ids_;     // guarded by mu_
-  EnvMap hook_env_;                       // guarded by mu_
+  Phase phase_ = Phase::kInit;                         // guarded by mu_
+  bool failing_ = false;                               // guarded by mu_
+  LifecycleState state_;                               // guarded by mu_
+  std::unique_ptr<Pending> pending_;                   // guarded by mu_
+  std::set<std::string> priming_ids_;                  // guarded by mu_
+  EnvMap hook_env_;                                    // guarded by mu_
   std::chrono::steady_clock::time_point restored_at_;  // guarded by mu_
   std::thread driver_;
 };

@@ -22,9 +22,9 @@ std::string Serialize(const rapidjson::Value& v) {
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   for (unsigned char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                  std::string_view::npos;
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
     if (!ok) return false;
   }
   return true;
@@ -46,9 +46,9 @@ Result<std::vector<PrimeEvent>> ParsePrimeEvents(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
-    return Status::InvalidArgument("not JSON: " +
-                                   std::string(rapidjson::GetParseError_En(doc.GetParseError())) +
-                                   " at byte " + std::to_string(doc.GetErrorOffset()));
+    return Status::InvalidArgument(
+        "not JSON: " + std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at byte " +
+        std::to_string(doc.GetErrorOffset()));
   }
   if (!doc.IsArray()) return Status::InvalidArgument("expected a JSON array of events");
   if (doc.Empty()) return Status::InvalidArgument("the array holds no events");

@@ -54,8 +54,7 @@ TEST(Audit, PythonConnectAndUrandomDuringInitAreReported) {
   std::string json = ReadAll(report);
   EXPECT_NE(json.find(R"("snapshot_point":"the first invocation/next")"), std::string::npos)
       << json;
-  EXPECT_NE(json.find(R"("call":"connect","detail":")" + target + "\""), std::string::npos)
-      << json;
+  EXPECT_NE(json.find(R"("call":"connect","detail":")" + target + "\""), std::string::npos) << json;
   EXPECT_NE(json.find(R"("call":"openat","detail":"/dev/urandom")"), std::string::npos) << json;
   // The delegator itself is never a hazard.
   EXPECT_EQ(json.find(fn.server().address().host + ":" + "0"), std::string::npos);

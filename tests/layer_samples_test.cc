@@ -72,8 +72,8 @@ RuntimeApiServer::Options SnapStart() {
 TEST_F(LayerSamples, LayerHoldsTheWrapperWithItsLibraries) {
   ASSERT_TRUE(ok_);
   EXPECT_EQ(std::system(("test -x " + *dir_ + "/anysnap/bin/anysnap-wrapper").c_str()), 0);
-  EXPECT_EQ(std::system(("test -f " + *dir_ + "/nodejs/node_modules/anysnap-hooks/index.js").c_str()),
-            0);
+  EXPECT_EQ(
+      std::system(("test -f " + *dir_ + "/nodejs/node_modules/anysnap-hooks/index.js").c_str()), 0);
   EXPECT_EQ(std::system(("test -f " + *dir_ + "/python/anysnap_hooks.py").c_str()), 0);
 }
 

@@ -91,8 +91,9 @@ TEST(Lifecycle, HooksRunAroundRestoreNextInTheirOrder) {
   fn.Set("ANYSNAP_AFTER_RESTORE", kMark + " a1\n" + kMark + " a2");
   fn.Start();
   // The snapshot point: restore/next waits upstream, the runtime's next is held.
-  ASSERT_TRUE(fn.server().WaitFor(
-      [](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; }, std::chrono::seconds(30)))
+  ASSERT_TRUE(
+      fn.server().WaitFor([](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; },
+                          std::chrono::seconds(30)))
       << fn.Stderr();
   auto calls = fn.server().calls();
   EXPECT_EQ(IndexOf(calls, kNext), -1) << "the held next went upstream before the snapshot";
@@ -124,17 +125,15 @@ TEST(Lifecycle, HooksRunAroundRestoreNextInTheirOrder) {
   EXPECT_NE(log.find("mark.sh b1\": marked b1"), std::string::npos) << log;
   EXPECT_NE(log.find("before-snapshot hooks done in"), std::string::npos) << log;
   EXPECT_NE(log.find("ms of wall-clock time"), std::string::npos) << log;
-  EXPECT_NE(log.find("restore to the runtime's first invocation/next forwarded"),
-            std::string::npos)
+  EXPECT_NE(log.find("restore to the runtime's first invocation/next forwarded"), std::string::npos)
       << log;
 }
 
 TEST(Lifecycle, PrimingServesEventsLocallyRoundAfterRound) {
   Function fn(SnapStart());
   SetUpSnapStart(fn);
-  fn.Set("ANYSNAP_PRIME_EVENTS",
-         WriteFile("prime.json",
-                   R"([{"warm": 1}, {"event": {"warm": 2},
+  fn.Set("ANYSNAP_PRIME_EVENTS", WriteFile("prime.json",
+                                           R"([{"warm": 1}, {"event": {"warm": 2},
                        "headers": {"Lambda-Runtime-Client-Context": "{\"primed\":true}"}}])"));
   fn.Set("ANYSNAP_PRIME_ROUNDS", "3");
   fn.Start();
@@ -161,8 +160,9 @@ TEST(Lifecycle, PrimingErrorFailsInitWithBeforeSnapshotError) {
          WriteFile("prime-headers.json",
                    R"([{"event": {"action": "error"}, "headers": {"X-Unused": "1"}}])"));
   fn.Start();
-  fn.ExpectEndedWithError(64, /*restore=*/false, "Runtime.BeforeSnapshotError",
-                          "priming round 1 of 1, event 1 of 1: the function failed: Function.Custom: bad");
+  fn.ExpectEndedWithError(
+      64, /*restore=*/false, "Runtime.BeforeSnapshotError",
+      "priming round 1 of 1, event 1 of 1: the function failed: Function.Custom: bad");
   auto calls = fn.server().calls();
   EXPECT_EQ(IndexOf(calls, kRestoreNext), -1);
   EXPECT_EQ(IndexOf(calls, kNext), -1);
@@ -216,8 +216,9 @@ TEST(Lifecycle, FailingAfterHookReportsRestoreErrorAnd65) {
   SetUpSnapStart(fn);
   fn.Set("ANYSNAP_AFTER_RESTORE", kMark + " ok\n" + kMark + " broken 2");
   fn.Start();
-  fn.ExpectEndedWithError(65, /*restore=*/true, "Runtime.AfterRestoreError",
-                          "after-restore hook \\\"" + kMark + " broken 2\\\" failed: exit status 2");
+  fn.ExpectEndedWithError(
+      65, /*restore=*/true, "Runtime.AfterRestoreError",
+      "after-restore hook \\\"" + kMark + " broken 2\\\" failed: exit status 2");
   EXPECT_FALSE(fn.server().init_error().has_value());
   auto calls = fn.server().calls();
   EXPECT_LT(IndexOf(calls, kRestoreNext), IndexOf(calls, Mark("ok")));
@@ -252,8 +253,9 @@ TEST(Lifecycle, NativeRestoreNextGetsAnysnapHooksAroundIt) {
   fn.Set("ANYSNAP_BEFORE_SNAPSHOT", kMark + " before");
   fn.Set("ANYSNAP_AFTER_RESTORE", kMark + " after");
   fn.Start();
-  ASSERT_TRUE(fn.server().WaitFor(
-      [](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; }, std::chrono::seconds(30)))
+  ASSERT_TRUE(
+      fn.server().WaitFor([](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; },
+                          std::chrono::seconds(30)))
       << fn.Stderr();
   EXPECT_EQ(IndexOf(fn.server().calls(), Mark("after")), -1);
   fn.server().Restore();
@@ -304,9 +306,9 @@ TEST(Lifecycle, UrlHooksArePostedTheirPhase) {
   fn.Set("ANYSNAP_AFTER_RESTORE", app.url("/hooks/after?x=1"));
   fn.Start();
   EXPECT_EQ(fn.Invoke("u").body, "u");
-  EXPECT_EQ(app.seen(), (std::vector<std::string>{
-                            "POST /hooks/before {\"phase\":\"before-snapshot\"}",
-                            "POST /hooks/after?x=1 {\"phase\":\"after-restore\"}"}));
+  EXPECT_EQ(app.seen(),
+            (std::vector<std::string>{"POST /hooks/before {\"phase\":\"before-snapshot\"}",
+                                      "POST /hooks/after?x=1 {\"phase\":\"after-restore\"}"}));
 }
 
 TEST(Lifecycle, UrlHookAnsweringNon2xxFails) {
@@ -366,8 +368,9 @@ TEST(Lifecycle, CrashAfterRestoreBeforeTheFirstNextIsARestoreError) {
   fn.Set("ANYSNAP_AFTER_RESTORE", "/bin/sh -c 'pkill -9 -P $PPID -f [r]untime.py; sleep 5'");
   fn.Set("ANYSNAP_HOOK_TIMEOUT_MS", "after=10000");
   fn.Start();
-  ASSERT_TRUE(fn.server().WaitFor(
-      [](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; }, std::chrono::seconds(30)));
+  ASSERT_TRUE(
+      fn.server().WaitFor([](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; },
+                          std::chrono::seconds(30)));
   fn.server().Restore();
   fn.ExpectEndedWithError(128 + 9, /*restore=*/true, "Runtime.ExitError",
                           "after restore, before its first invocation");
@@ -384,8 +387,9 @@ namespace {
 // response after restore shows the state the after-restore hook reset.
 void ExpectHooksRanAroundTheSnapshot(Function& fn, const std::string& restored_key) {
   fn.Start();
-  ASSERT_TRUE(fn.server().WaitFor(
-      [](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; }, std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      fn.server().WaitFor([](const auto& calls) { return IndexOf(calls, kRestoreNext) >= 0; },
+                          std::chrono::seconds(60)))
       << fn.Stderr();
   EXPECT_EQ(IndexOf(fn.server().calls(), kNext), -1);
   fn.server().Restore();

@@ -12,9 +12,9 @@
 
 #include "anysnap/base64.h"
 #include "http_test_client.h"
-#include "wrapped_function.h"
 #include "runtime_api_server.h"
 #include "runtime_process.h"
+#include "wrapped_function.h"
 
 namespace anysnap {
 namespace {

@@ -33,8 +33,8 @@ namespace {
 // those it lacks are skipped). clone is watched apart: only without
 // CLONE_THREAD.
 constexpr const char* kWatched[] = {
-    "getrandom", "open",  "openat",        "openat2",        "connect",  "listen", "timer_create",
-    "timerfd_create", "setitimer", "alarm", "fork", "vfork", "clone3",
+    "getrandom",      "open",      "openat", "openat2", "connect", "listen", "timer_create",
+    "timerfd_create", "setitimer", "alarm",  "fork",    "vfork",   "clone3",
 };
 
 std::string Errno(int err) { return std::strerror(err); }
@@ -142,8 +142,7 @@ class Audit::Installer final : public ChildPreExec {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       err = errno;
     } else {
-      fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                     &prog);
+      fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
       if (fd < 0) err = errno;
     }
     iovec iov{&err, sizeof(err)};
@@ -177,8 +176,9 @@ Audit::Audit(AuditOptions options) : options_(std::move(options)) {}
 Result<std::unique_ptr<Audit>> Audit::Prepare(AuditOptions options) {
   // API level 5: the kernel and libseccomp support user notifications.
   if (seccomp_api_get() < 5) {
-    return Status::Unavailable("this kernel or libseccomp has no seccomp user notifications (API level " +
-                               std::to_string(seccomp_api_get()) + ")");
+    return Status::Unavailable(
+        "this kernel or libseccomp has no seccomp user notifications (API level " +
+        std::to_string(seccomp_api_get()) + ")");
   }
   std::unique_ptr<Audit> audit(new Audit(std::move(options)));
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -379,7 +379,9 @@ std::string ReportJson(const std::vector<AuditHazard>& hazards, std::string_view
                        std::string_view point) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+  auto str = [&](std::string_view s) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  };
   w.StartObject();
   w.Key("mode");
   str(mode);
@@ -501,13 +503,13 @@ Status Audit::Report(std::string_view snapshot_point) {
     Log().Info(where + "no hazard seen" + file);
     return Status::Ok();
   }
-  Log().Warn(where + std::to_string(calls) + " hazardous call" + (calls == 1 ? "" : "s") +
-             " of " + std::to_string(found.size()) + " kind" + (found.size() == 1 ? "" : "s") +
-             file);
+  Log().Warn(where + std::to_string(calls) + " hazardous call" + (calls == 1 ? "" : "s") + " of " +
+             std::to_string(found.size()) + " kind" + (found.size() == 1 ? "" : "s") + file);
   std::string failing;
   for (const AuditHazard& h : found) {
     std::string examples;
-    for (const AuditCall& c : h.examples) examples += (examples.empty() ? "" : "; ") + DescribeCall(c);
+    for (const AuditCall& c : h.examples)
+      examples += (examples.empty() ? "" : "; ") + DescribeCall(c);
     Log().Warn("audit: " + h.kind + ": " + std::to_string(h.count) + " call" +
                (h.count == 1 ? "" : "s") + ", e.g. " + examples + ". " +
                std::string(AuditAdvice(h.kind)));
@@ -519,8 +521,10 @@ Status Audit::Report(std::string_view snapshot_point) {
     }
   }
   if (options_.mode == AuditMode::kStrict && !failing.empty()) {
-    return Status::Failed("snapshot-safety audit (strict) found hazards ANYSNAP_AUDIT_FAIL_ON "
-                          "refuses: " + failing);
+    return Status::Failed(
+        "snapshot-safety audit (strict) found hazards ANYSNAP_AUDIT_FAIL_ON "
+        "refuses: " +
+        failing);
   }
   return Status::Ok();
 }

@@ -105,9 +105,9 @@ void ReportRuntimeEnd(Delegator& delegator, int wait_status) {
   std::string how = "runtime host " + DescribeWaitStatus(wait_status);
   if (!progress.next_called) {
     if (!progress.init_error_reported) {
-      ReportRuntimeError(
-          delegator.upstream(), kInitErrorPath, "Runtime.ExitError",
-          how + (progress.stage.empty() ? " before its first invocation/next" : " " + progress.stage));
+      ReportRuntimeError(delegator.upstream(), kInitErrorPath, "Runtime.ExitError",
+                         how + (progress.stage.empty() ? " before its first invocation/next"
+                                                       : " " + progress.stage));
     }
     return;
   }
@@ -118,7 +118,7 @@ void ReportRuntimeEnd(Delegator& delegator, int wait_status) {
   }
   for (const std::string& id : progress.unanswered) {
     ReportRuntimeError(delegator.upstream(), "/2018-06-01/runtime/invocation/" + id + "/error",
-                "Runtime.ExitError", how + " during invocation " + id);
+                       "Runtime.ExitError", how + " during invocation " + id);
   }
 }
 
@@ -243,7 +243,7 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
     Log().Error("cannot start the delegator: " + delegator.status().message());
     UpstreamClient direct(*upstream);
     ReportRuntimeError(direct, kInitErrorPath, "Runtime.Unknown",
-                "anysnap cannot start its delegator: " + delegator.status().message());
+                       "anysnap cannot start its delegator: " + delegator.status().message());
     return kExitInternalError;
   }
   Delegator& d = **delegator;
@@ -252,8 +252,8 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   EnvMap runtime_env = RuntimeEnvironment(env, d.address(), TodayUtc(), RandomHex(16));
   d.lifecycle().SetHookEnvironment(runtime_env);
   if (config->audit != AuditMode::kOff) {
-    auto prepared = Audit::Prepare(
-        {config->audit, config->audit_fail_on, config->audit_report, d.address()});
+    auto prepared =
+        Audit::Prepare({config->audit, config->audit_fail_on, config->audit_report, d.address()});
     if (prepared.ok()) {
       audit_owner = std::move(*prepared);
     } else {

@@ -42,16 +42,17 @@ WrappedFunction::~WrappedFunction() {
 }
 
 void WrappedFunction::Start(const std::string& interpreter) {
-  std::vector<std::string> argv = {"/bin/sh",
-                                   "-c",
-                                   "exec $WRAPPED_FUNCTION_LAUNCHER \"$0\" \"$@\" 2>\"$WRAPPED_FUNCTION_STDERR\"",
-                                   wrapper_path_,
-                                   interpreter,
-                                   "-XX:+TieredCompilation",
-                                   "-classpath",
-                                   "/var/runtime/lib/*",
-                                   "com.amazonaws.services.lambda.runtime.api.client.AWSLambda",
-                                   "index.handler"};
+  std::vector<std::string> argv = {
+      "/bin/sh",
+      "-c",
+      "exec $WRAPPED_FUNCTION_LAUNCHER \"$0\" \"$@\" 2>\"$WRAPPED_FUNCTION_STDERR\"",
+      wrapper_path_,
+      interpreter,
+      "-XX:+TieredCompilation",
+      "-classpath",
+      "/var/runtime/lib/*",
+      "com.amazonaws.services.lambda.runtime.api.client.AWSLambda",
+      "index.handler"};
   EnvMap env = env_;
   env["WRAPPED_FUNCTION_STDERR"] = stderr_path_;
   env["WRAPPED_FUNCTION_LAUNCHER"] = launcher_;
@@ -75,8 +76,7 @@ int WrappedFunction::Wait(std::chrono::seconds limit) {
 }
 
 void WrappedFunction::ExpectEndedWithError(int exit_status, bool restore,
-                                           const std::string& error_type,
-                                           const std::string& text) {
+                                           const std::string& error_type, const std::string& text) {
   EXPECT_EQ(Wait(), exit_status) << Stderr();
   auto error = restore ? server_.restore_error() : server_.init_error();
   ASSERT_TRUE(error.has_value()) << "no " << (restore ? "restore" : "init") << "/error; stderr:\n"
