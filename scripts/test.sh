@@ -6,3 +6,5 @@ scripts/setup.sh
 scripts/build.sh
 scripts/test-deps.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+# Each libFuzzer target for a bounded time (scripts/fuzz.sh --seconds N for longer).
+scripts/fuzz.sh --seconds 15
