@@ -29,7 +29,8 @@ Result<std::string> PlainScalar(const YAML::Node& node, const std::string& where
 Status Merge(const YAML::Node& function, const std::string& where, TemplateFunction* into) {
   if (!function || !function.IsMap()) return Status::Ok();
   try {
-    if (YAML::Node vars = function["Environment"]["Variables"]) {
+    YAML::Node environment = function["Environment"];
+    if (YAML::Node vars = environment ? environment["Variables"] : YAML::Node()) {
       if (!vars.IsMap()) {
         return Status::InvalidArgument(where + ".Environment.Variables: expected a map");
       }

@@ -88,7 +88,13 @@ Status FunctionEnvironment::Launch(SpawnOptions spawn) {
       ssize_t n = ::read(output_read_.get(), buf, sizeof(buf));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;
-      (void)SendAll(output_fd_, std::string_view(buf, static_cast<size_t>(n)));
+      // write(2), not SendAll: the output may be a pipe, a file or a terminal.
+      for (ssize_t done = 0; done < n;) {
+        ssize_t w = ::write(output_fd_, buf + done, static_cast<size_t>(n - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) break;  // nobody reads: the function's output is dropped
+        done += w;
+      }
     }
   });
   watcher_ = std::thread([this] { Watch(); });

@@ -353,6 +353,10 @@ int Main(int argc, char** argv) {
   CLI::App app{"anysnap-local: a local Lambda for functions that use anysnap"};
   app.set_version_flag("--version", "anysnap-local " ANYSNAP_VERSION);
   app.require_subcommand(1);
+  // Bad input: one line.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "anysnap-local: " + std::string(e.what()) + " (see --help)\n";
+  });
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand(
       "run",
