@@ -30,7 +30,9 @@ Status Merge(const YAML::Node& function, const std::string& where, TemplateFunct
   if (!function || !function.IsMap()) return Status::Ok();
   try {
     YAML::Node environment = function["Environment"];
-    if (YAML::Node vars = environment ? environment["Variables"] : YAML::Node()) {
+    YAML::Node vars;
+    if (environment && environment.IsMap()) vars = environment["Variables"];
+    if (vars && !vars.IsNull()) {
       if (!vars.IsMap()) {
         return Status::InvalidArgument(where + ".Environment.Variables: expected a map");
       }
