@@ -89,6 +89,10 @@ class LocalFunction {
   // A fresh request id (UUID v4), for a caller that must know it up front.
   std::string NewRequestId();
 
+  // snap-start: returns once the next restore needs nothing made first.
+  void AwaitPrepared() {
+    if (backend_) backend_->AwaitPrepared();
+  }
   // The backend of a snap-start function (null for on-demand).
   const SnapshotBackend* backend() const { return backend_.get(); }
 

@@ -26,6 +26,7 @@
 #include "anysnap/environment.h"
 #include "anysnap/http_server.h"
 #include "anysnap/log.h"
+#include "compare.h"
 #include "function_setup.h"
 #include "invoke_endpoint.h"
 #include "local_run.h"
@@ -327,6 +328,47 @@ int Serve(ServeFlags& flags) {
   return 0;
 }
 
+struct CompareFlags {
+  FunctionFlags function;
+  int runs = 10;
+  std::string event;
+  std::string chart = "anysnap-compare.svg";
+};
+
+int Compare(CompareFlags& flags) {
+  Log().set_level(LogLevel::kWarn);
+  flags.function.init_type = "snap-start";  // the snapshot backend is chosen for it
+  FunctionSetup setup;
+  Status built = setup.Build(flags.function, EnvFromEnviron(environ), ProgramDir());
+  if (!built.ok()) return Fail(built.message());
+  std::string event = "{}";
+  if (!flags.event.empty()) {
+    auto text = ReadEvent(flags.event);
+    if (!text.ok()) return Fail(text.status().message());
+    event = std::move(*text);
+  }
+  for (const std::string& note : setup.notes()) Write(stderr, "anysnap-local: " + note + "\n");
+  LocalFunctionOptions options = setup.options();
+  // The function's output and the platform's lines would drown the table.
+  options.environment.output_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  options.on_log = nullptr;
+  Write(stderr, "anysnap-local: " + std::to_string(flags.runs) + " cold runs, then " +
+                    std::to_string(flags.runs) + " restored runs\n");
+  auto result = RunCompare(options, flags.runs, event);
+  ::close(options.environment.output_fd);
+  if (!result.ok()) {
+    Write(stderr, "anysnap-local: " + result.status().message() + "\n");
+    return kExitFailedInvoke;
+  }
+  Write(stdout, CompareTable(*result));
+  std::FILE* chart = std::fopen(flags.chart.c_str(), "w");
+  if (chart == nullptr) return Fail("--chart " + flags.chart + ": " + std::strerror(errno));
+  Write(chart, CompareChart(*result, options.environment.function.function_name));
+  std::fclose(chart);
+  Write(stdout, "chart: " + flags.chart + "\n");
+  return 0;
+}
+
 struct SandboxInitFlags {
   SandboxSpec spec;
   std::string netns;
@@ -386,6 +428,22 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
 
+  CompareFlags compare_flags;
+  CLI::App* compare = app.add_subcommand(
+      "compare",
+      "Run the function N times cold (on-demand: new environment, init, invoke) and N times "
+      "restored (snap-start: new environment restored from one snapshot, invoke); print a table "
+      "of time to first response (median, p90, speed-up) and write an SVG chart");
+  AddFunctionFlags(compare, compare_flags.function, /*with_init_type=*/false);
+  compare->add_option("-n,--runs", compare_flags.runs, "Runs of each kind")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  compare->add_option("--event", compare_flags.event, "A file holding the event, or - for stdin "
+                                                      "(default: {})")
+      ->type_name("FILE|-");
+  compare->add_option("--chart", compare_flags.chart, "Where the SVG chart goes")
+      ->capture_default_str();
+
   SandboxInitFlags sandbox_flags;
   CLI::App* sandbox = app.add_subcommand("sandbox-init", "");  // internal: no description, hidden
   sandbox->group("");
@@ -406,6 +464,7 @@ int Main(int argc, char** argv) {
   }
   if (sandbox->parsed()) return SandboxInit(sandbox_flags);
   if (serve->parsed()) return Serve(serve_flags);
+  if (compare->parsed()) return Compare(compare_flags);
   return Run(run_flags);
 }
 

@@ -377,6 +377,22 @@ TEST(LocalServeTest, CriuRestoresFromOneImage) {
   EXPECT_EQ(CountOccurrences(served.log(), "Restore Duration"), 2u);
 }
 
+TEST(LocalCompareTest, PrintsATableAndWritesAChart) {
+  PythonFunction fn;
+  std::vector<std::string> argv = {kLocal, "compare", "--task-root", fn.path(), "--no-wrapper",
+                                   "-n", "2", "--snapshot", "freeze", "--chart", fn / "c.svg"};
+  argv.insert(argv.end(), kPython.begin(), kPython.end());
+  auto run = RunCaptured(argv, TestEnvironment());
+  EXPECT_TRUE(run.status.success()) << run.err;
+  for (const char* row : {"cold (on-demand)", "restored", "speed-up", "median", "p90",
+                          "not the restoring of memory"}) {
+    EXPECT_NE(run.out.find(row), std::string::npos) << run.out;
+  }
+  std::string svg = ReadTestFile(fn / "c.svg");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_EQ(CountOccurrences(svg, "<circle"), 4u);
+}
+
 TEST(FunctionConfigTest, EnvFiles) {
   auto env = ParseEnvFile("A=1\n\n# c\nexport B='two words'\nC=\"x=y\"\r\n");
   ASSERT_TRUE(env.ok());

@@ -64,6 +64,10 @@ class FreezeBackend final : public SnapshotBackend {
     return taken;
   }
 
+  void AwaitPrepared() override {
+    if (preparer_.joinable()) preparer_.join();
+  }
+
   Result<RestoredEnvironment> Restore(InitFailure* failure) override {
     if (preparer_.joinable()) preparer_.join();
     std::shared_ptr<FunctionEnvironment> env;

@@ -82,6 +82,9 @@ class SnapshotBackend {
   virtual Result<SnapshotTaken> TakeSnapshot(InitFailure* failure) = 0;
   // A fresh environment resumed from the snapshot.
   virtual Result<RestoredEnvironment> Restore(InitFailure* failure) = 0;
+  // Returns once whatever the next Restore() needs made beforehand (a freeze
+  // template) is ready, so that a measured restore does not include it.
+  virtual void AwaitPrepared() {}
 };
 
 // `init_limit` bounds each init (Lambda: 15 minutes for a SnapStart init).
