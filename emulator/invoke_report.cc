@@ -70,6 +70,9 @@ std::string ReportLine(const std::string& request_id, const ReportFigures& f) {
   line += "\tMemory Size: " + std::to_string(f.memory_size_mb) + " MB";
   line += "\tMax Memory Used: " + std::to_string(MemoryMegabytes(f.max_memory_used_bytes)) + " MB";
   if (f.init_duration_ms) line += "\tInit Duration: " + Milliseconds(*f.init_duration_ms);
+  if (f.restore_duration_ms) {
+    line += "\tRestore Duration: " + Milliseconds(*f.restore_duration_ms);
+  }
   switch (f.status.kind) {
     case InvokeStatus::Kind::kSuccess:
       break;

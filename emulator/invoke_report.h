@@ -3,7 +3,8 @@
 //   START RequestId: <id> Version: $LATEST
 //   END RequestId: <id>
 //   REPORT RequestId: <id>\tDuration: 12.34 ms\tBilled Duration: 13 ms\t
-//       Memory Size: 128 MB\tMax Memory Used: 40 MB[\tInit Duration: 2031.55 ms]
+//       Memory Size: 128 MB\tMax Memory Used: 40 MB[\tInit Duration: 2031.55 ms |
+//       \tRestore Duration: 35.10 ms]
 //       [\tStatus: error\tError Type: Runtime.ExitError | \tStatus: timeout]
 // (one line, tab-separated like Lambda's), and the timings behind them,
 // measured from the Runtime API server's call log rather than from the
@@ -61,6 +62,7 @@ struct ReportFigures {
   int memory_size_mb = 128;
   uint64_t max_memory_used_bytes = 0;
   std::optional<double> init_duration_ms;
+  std::optional<double> restore_duration_ms;  // the first invoke after a SnapStart restore
   InvokeStatus status;
 };
 

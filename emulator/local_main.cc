@@ -6,6 +6,7 @@
 // stderr (the log stream); each invoke's response or error document goes to
 // stdout, one per line. Exit status: 0 when every invoke succeeded, 1 when
 // one failed, 2 for a usage or setup error.
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,16 +14,23 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "anysnap/environment.h"
+#include "anysnap/http_server.h"
 #include "anysnap/log.h"
+#include "compare.h"
+#include "function_setup.h"
+#include "invoke_endpoint.h"
 #include "local_run.h"
+#include "sandbox.h"
 
 namespace anysnap {
 namespace {
@@ -216,6 +224,164 @@ int Run(const RunFlags& f) {
   return result->all_succeeded(options.events.size()) ? 0 : kExitFailedInvoke;
 }
 
+
+// Flags shared by serve and compare: the function and how it runs.
+void AddFunctionFlags(CLI::App* cmd, FunctionFlags& f, bool with_init_type) {
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--task-root", f.task_root, "The function's folder, mounted at /var/task")
+      ->required();
+  cmd->add_option("--layer", f.layer,
+                  "The anysnap layer (or any layer), a zip or an unpacked folder, mounted at /opt; "
+                  "the exec wrapper is its anysnap/bin/anysnap-wrapper (default: none, and the "
+                  "anysnap-wrapper next to this program)")
+      ->type_name("ZIP_OR_DIR");
+  if (with_init_type) {
+    cmd->add_option("--init-type", f.init_type,
+                    "on-demand: init at the first invoke (or at start with --eager-init); "
+                    "snap-start: init and snapshot at start, a restore for each new environment")
+        ->check(CLI::IsMember({"on-demand", "snap-start"}))
+        ->capture_default_str();
+  }
+  cmd->add_option("--snapshot", f.snapshot,
+                  "Snapshot backend for snap-start: criu (a real checkpoint and restore; needs "
+                  "`criu check` to pass) or freeze (cgroup v2 freezer: models the lifecycle, not "
+                  "memory restore). Default: criu when usable, else freeze")
+      ->check(CLI::IsMember({"criu", "freeze"}));
+  cmd->add_option("--criu", f.criu, "The criu binary")->capture_default_str();
+  cmd->add_option("--env", f.env, "A variable of the function's environment; repeatable, wins "
+                                  "over --env-file and --template")
+      ->type_name("KEY=VALUE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--env-file", f.env_files, "A file of KEY=VALUE lines; repeatable")
+      ->type_name("FILE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--template", f.template_file,
+                  "A SAM template.yaml: the function's Environment.Variables, Timeout, MemorySize "
+                  "and Handler (with Globals.Function)")
+      ->type_name("FILE");
+  cmd->add_option("--function", f.template_function, "The function's logical id in --template")
+      ->type_name("NAME");
+  cmd->add_flag("--no-wrapper", f.no_wrapper,
+                "Start the runtime host that ANYSNAP_RUNTIME names directly, without the exec "
+                "wrapper");
+  cmd->add_flag("--no-namespaces", f.no_namespaces,
+                "Run the function in this machine's namespaces even when private ones are "
+                "permitted");
+  cmd->add_option("--function-name", f.function_name,
+                  "AWS_LAMBDA_FUNCTION_NAME (default: the task root's folder name)");
+  cmd->add_option("--handler", f.handler, "_HANDLER (default: the template's, else index.handler)");
+  cmd->add_option("--memory", f.memory_mb,
+                  "Memory size in MB (default: AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the template's, "
+                  "else 128)")
+      ->check(CLI::Range(128, 10240));
+  cmd->add_option("--region", f.region, "AWS_REGION")->capture_default_str();
+  cmd->add_option("--timeout", f.timeout_s,
+                  "Function timeout in seconds (default: AWS_LAMBDA_FUNCTION_TIMEOUT from the "
+                  "function's or this program's environment, the template's Timeout, else 300)")
+      ->check(CLI::Range(0.001, 900.0));
+  cmd->add_option("--init-timeout", f.init_timeout_s, "Longest on-demand init in seconds")
+      ->check(CLI::Range(0.001, 900.0))
+      ->capture_default_str();
+}
+
+struct ServeFlags {
+  FunctionFlags function;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string log_level = "warn";
+};
+
+int Serve(ServeFlags& flags) {
+  if (auto level = ParseLogLevel(flags.log_level)) Log().set_level(*level);
+  FunctionSetup setup;
+  Status built = setup.Build(flags.function, EnvFromEnviron(environ), ProgramDir());
+  if (!built.ok()) return Fail(built.message());
+  LocalFunctionOptions& options = setup.options();
+  options.environment.output_fd = STDERR_FILENO;
+  options.on_log = [](std::string_view line) { Write(stderr, line); };
+
+  LocalFunction function(options);
+  InvokeEndpoint endpoint(&function);
+  HttpServer http(&endpoint);
+  Status listening = http.Listen(HostPort{flags.host, static_cast<uint16_t>(flags.port)});
+  if (!listening.ok()) {
+    return Fail("--port " + std::to_string(flags.port) + ": " + listening.message());
+  }
+  for (const std::string& note : setup.notes()) Write(stderr, "anysnap-local: " + note + "\n");
+  InitFailure failure;
+  Status started = function.Start(&failure);
+  if (!started.ok()) {
+    Write(stderr, "anysnap-local: " + started.message() +
+                      (failure.body.empty() ? "" : ": " + failure.body) + "\n");
+    return kExitFailedInvoke;
+  }
+  http.Start();
+  Write(stderr, "anysnap-local: serving " + options.environment.function.function_name + " (" +
+                    (options.snap_start ? "snap-start, " + std::string(function.backend()->name()) +
+                                              " backend"
+                                        : std::string("on-demand")) +
+                    ") at http://" + http.address().ToString() + std::string(kInvokePath) + "\n");
+  while (!g_stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Write(stderr, "anysnap-local: stopping\n");
+  http.Stop();
+  function.Stop();
+  return 0;
+}
+
+struct CompareFlags {
+  FunctionFlags function;
+  int runs = 10;
+  std::string event;
+  std::string chart = "anysnap-compare.svg";
+};
+
+int Compare(CompareFlags& flags) {
+  Log().set_level(LogLevel::kWarn);
+  flags.function.init_type = "snap-start";  // the snapshot backend is chosen for it
+  FunctionSetup setup;
+  Status built = setup.Build(flags.function, EnvFromEnviron(environ), ProgramDir());
+  if (!built.ok()) return Fail(built.message());
+  std::string event = "{}";
+  if (!flags.event.empty()) {
+    auto text = ReadEvent(flags.event);
+    if (!text.ok()) return Fail(text.status().message());
+    event = std::move(*text);
+  }
+  for (const std::string& note : setup.notes()) Write(stderr, "anysnap-local: " + note + "\n");
+  LocalFunctionOptions options = setup.options();
+  // The function's output and the platform's lines would drown the table.
+  options.environment.output_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  options.on_log = nullptr;
+  Write(stderr, "anysnap-local: " + std::to_string(flags.runs) + " cold runs, then " +
+                    std::to_string(flags.runs) + " restored runs\n");
+  auto result = RunCompare(options, flags.runs, event);
+  ::close(options.environment.output_fd);
+  if (!result.ok()) {
+    Write(stderr, "anysnap-local: " + result.status().message() + "\n");
+    return kExitFailedInvoke;
+  }
+  Write(stdout, CompareTable(*result));
+  std::FILE* chart = std::fopen(flags.chart.c_str(), "w");
+  if (chart == nullptr) return Fail("--chart " + flags.chart + ": " + std::strerror(errno));
+  Write(chart, CompareChart(*result, options.environment.function.function_name));
+  std::fclose(chart);
+  Write(stdout, "chart: " + flags.chart + "\n");
+  return 0;
+}
+
+struct SandboxInitFlags {
+  SandboxSpec spec;
+  std::string netns;
+};
+
+int SandboxInit(SandboxInitFlags& flags) {
+  if (!flags.netns.empty()) {
+    flags.spec.netns_fd = ::open(flags.netns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (flags.spec.netns_fd < 0) return Fail("sandbox-init: open " + flags.netns + ": " + std::strerror(errno));
+  }
+  return RunSandboxInit(flags.spec);
+}
+
 int Main(int argc, char** argv) {
   Log().Configure("anysnap-local", LogLevel::kWarn, LogFormat::kText);
   // A closed stdout must not kill anysnap-local before it stops the runtime.
@@ -229,6 +395,10 @@ int Main(int argc, char** argv) {
   CLI::App app{"anysnap-local: a local Lambda for functions that use anysnap"};
   app.set_version_flag("--version", "anysnap-local " ANYSNAP_VERSION);
   app.require_subcommand(1);
+  // Bad input: one line.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "anysnap-local: " + std::string(e.what()) + " (see --help)\n";
+  });
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand(
       "run",
@@ -236,12 +406,65 @@ int Main(int argc, char** argv) {
       "it the events one by one, print each response and Lambda's START/END/REPORT lines, "
       "then stop it");
   AddRunFlags(run, run_flags);
+
+  ServeFlags serve_flags;
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Serve the function until stopped (SIGINT/SIGTERM) behind an invoke endpoint compatible "
+      "with the Runtime Interface Emulator: POST /2015-03-31/functions/function/invocations. "
+      "Failed invokes carry X-Amz-Function-Error; a dying runtime answers Runtime.ExitError, a "
+      "timeout Sandbox.Timedout (the environment is then re-initialised); concurrent invokes "
+      "queue (or run at once with AWS_LAMBDA_MAX_CONCURRENCY); streamed responses go out "
+      "chunked. START/END/REPORT lines and the function's output go to stderr");
+  AddFunctionFlags(serve, serve_flags.function, /*with_init_type=*/true);
+  serve->add_option("--port", serve_flags.port, "Port of the invoke endpoint")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  serve->add_option("--host", serve_flags.host, "Address of the invoke endpoint")
+      ->capture_default_str();
+  serve->add_flag("--eager-init", serve_flags.function.eager_init,
+                  "on-demand: run init at start rather than at the first invoke");
+  serve->add_option("--log-level", serve_flags.log_level, "anysnap-local's own log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+
+  CompareFlags compare_flags;
+  CLI::App* compare = app.add_subcommand(
+      "compare",
+      "Run the function N times cold (on-demand: new environment, init, invoke) and N times "
+      "restored (snap-start: new environment restored from one snapshot, invoke); print a table "
+      "of time to first response (median, p90, speed-up) and write an SVG chart");
+  AddFunctionFlags(compare, compare_flags.function, /*with_init_type=*/false);
+  compare->add_option("-n,--runs", compare_flags.runs, "Runs of each kind")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  compare->add_option("--event", compare_flags.event, "A file holding the event, or - for stdin "
+                                                      "(default: {})")
+      ->type_name("FILE|-");
+  compare->add_option("--chart", compare_flags.chart, "Where the SVG chart goes")
+      ->capture_default_str();
+
+  SandboxInitFlags sandbox_flags;
+  CLI::App* sandbox = app.add_subcommand("sandbox-init", "");  // internal: no description, hidden
+  sandbox->group("");
+  sandbox->add_option("--cgroup-procs", sandbox_flags.spec.cgroup_procs);
+  sandbox->add_option("--netns", sandbox_flags.netns);
+  sandbox->add_flag("--pid-ns", sandbox_flags.spec.pid_namespace);
+  sandbox->add_flag("--mount-ns", sandbox_flags.spec.mount_namespace);
+  sandbox->add_option("--task-root", sandbox_flags.spec.task_root);
+  sandbox->add_option("--layer", sandbox_flags.spec.layer_dir);
+  sandbox->add_option("--cwd", sandbox_flags.spec.cwd);
+  sandbox->add_option("argv", sandbox_flags.spec.argv)->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
+  if (sandbox->parsed()) return SandboxInit(sandbox_flags);
+  if (serve->parsed()) return Serve(serve_flags);
+  if (compare->parsed()) return Compare(compare_flags);
   return Run(run_flags);
 }
 

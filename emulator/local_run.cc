@@ -167,17 +167,26 @@ class LocalRun {
     Clock::time_point last_sample = Clock::now();
     WaitOutcome w;
     while (true) {
-      if (future.wait_for(kPollInterval) == std::future_status::ready) {
-        w.kind = WaitOutcome::Kind::kAnswered;
-        w.result = future.get();
-        break;
-      }
-      Clock::time_point now = Clock::now();
+      // An init/error also fulfils the future (with its document): look at it
+      // first, so that it is told apart from a function error.
       if (auto init_error = env.server->init_error()) {
         w.kind = WaitOutcome::Kind::kInitError;
         w.result = std::move(*init_error);
         break;
       }
+      if (future.wait_for(kPollInterval) == std::future_status::ready) {
+        if (auto init_error = env.server->init_error()) {
+          w.kind = WaitOutcome::Kind::kInitError;
+          w.result = std::move(*init_error);
+        } else {
+          w.kind = WaitOutcome::Kind::kAnswered;
+          w.result = future.get();
+          // The server enforces the same timeout from the same delivery.
+          if (w.result.error_type == "Sandbox.Timedout") w.kind = WaitOutcome::Kind::kTimedOut;
+        }
+        break;
+      }
+      Clock::time_point now = Clock::now();
       if (auto exit = env.runtime.Poll()) {
         if (future.wait_for(kLastAnswerGrace) == std::future_status::ready) {
           w.kind = WaitOutcome::Kind::kAnswered;

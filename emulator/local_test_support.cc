@@ -43,9 +43,9 @@ if [ -n "${FIXTURE_INIT_ERROR:-}" ]; then
   exit 1
 fi
 if [ -n "${FIXTURE_INIT_EXIT:-}" ]; then exit "$FIXTURE_INIT_EXIT"; fi
-# Beside the bootstrap, never removed here: curl may still be writing into it
-# when a signal ends this script (the test removes the whole folder).
-work="$LAMBDA_TASK_ROOT/.fixture-$$"
+# A temporary folder, never removed here: curl may still be writing into it
+# when a signal ends this script.
+work=$(mktemp -d "${TMPDIR:-/tmp}/anysnap-fixture-XXXXXX")  # /var/task is read-only, as on Lambda
 mkdir -p "$work"
 respond() {
   curl -sS -o /dev/null -X POST "$api/invocation/$1/response" --data-binary "$2"

@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -108,6 +109,13 @@ InvocationResult PlatformError(std::string request_id, std::string_view type,
   return r;
 }
 
+// Lambda's words for a timed-out invoke: "Task timed out after 3.00 seconds".
+std::string TimedOutMessage(const std::string& request_id, std::chrono::milliseconds timeout) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof(seconds), "%.2f", static_cast<double>(timeout.count()) / 1000.0);
+  return "RequestId: " + request_id + " Error: Task timed out after " + seconds + " seconds";
+}
+
 std::string TooLargeMessage(uint64_t limit) {
   return "Exceeded maximum allowed payload size (" + std::to_string(limit) + " bytes).";
 }
@@ -127,6 +135,7 @@ class RuntimeApiServer::Impl final : public HttpHandler {
   Status Start(const HostPort& listen) {
     ANYSNAP_RETURN_IF_ERROR(http_.Listen(listen));
     http_.Start();
+    timer_ = std::thread([this] { ExpireLoop(); });
     return Status::Ok();
   }
   const HostPort& address() const { return http_.address(); }
@@ -134,6 +143,7 @@ class RuntimeApiServer::Impl final : public HttpHandler {
 
   std::future<InvocationResult> Invoke(Invocation invocation);
   void Restore();
+  void Abandon(std::string_view error_type, std::string_view message);
   std::vector<RuntimeApiCall> calls() const;
   bool WaitFor(const std::function<bool(const std::vector<RuntimeApiCall>&)>& pred,
                std::chrono::milliseconds timeout);
@@ -154,6 +164,7 @@ class RuntimeApiServer::Impl final : public HttpHandler {
     std::promise<InvocationResult> promise;
     State state = State::kQueued;  // guarded by mu_
     int64_t deadline_ms = 0;       // guarded by mu_; set at the first delivery
+    std::chrono::steady_clock::time_point expires;  // guarded by mu_; likewise
   };
 
   enum class RestorePhase { kNone, kWaiting, kRestored };
@@ -163,6 +174,15 @@ class RuntimeApiServer::Impl final : public HttpHandler {
   void HandleInitError(Exchange& ex);
   void HandleRestoreNext(Exchange& ex, bool admitted);
   void HandleRestoreError(Exchange& ex);
+
+  // The timer thread: finishes delivered invocations past their timeout.
+  void ExpireLoop();
+  // Finishes every queued and delivered invocation with a copy of `failure`
+  // (its request_id replaced). Requires mu_; returns them with their results
+  // for the caller to fulfil after unlocking.
+  std::vector<std::pair<std::shared_ptr<Pending>, InvocationResult>> FailAllLocked(
+      const InvocationResult& failure);
+  static void Fulfil(std::vector<std::pair<std::shared_ptr<Pending>, InvocationResult>> done);
 
   // The invocation a next should get now, or nullptr. Requires mu_.
   std::shared_ptr<Pending> PickForNext();
@@ -194,12 +214,19 @@ class RuntimeApiServer::Impl final : public HttpHandler {
   // Delivered or answering invocations by request id.
   std::unordered_map<std::string, std::shared_ptr<Pending>> unfinished_;
   std::unordered_set<std::string> finished_ids_;
+  std::unordered_set<std::string> timed_out_ids_;
+  // Set by an accepted init/error or Abandon(): every invocation fails so.
+  std::optional<InvocationResult> failure_;
+  std::thread timer_;
+  std::condition_variable timer_cv_;  // a delivery or stopping_
   bool init_ended_ = false;            // a next or restore/next has arrived
   bool invocation_next_seen_ = false;  // an invocation/next has arrived
   bool init_error_claimed_ = false;    // an init/error is being read or was accepted
   std::optional<InvocationResult> init_error_;
   RestorePhase restore_phase_ = RestorePhase::kNone;
   int restore_permits_ = 0;
+  int restore_admissions_ = 1;      // restore/next calls still admitted
+  bool next_since_restore_ = false;  // a next arrived since the last restore/next
   bool restore_error_claimed_ = false;
   std::optional<InvocationResult> restore_error_;
   std::vector<RuntimeApiCall> calls_;
@@ -317,7 +344,9 @@ std::shared_ptr<RuntimeApiServer::Impl::Pending> RuntimeApiServer::Impl::PickFor
   auto now = options_.wall_clock().time_since_epoch();
   p->deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count() +
                    p->invocation.timeout.count();
+  p->expires = std::chrono::steady_clock::now() + p->invocation.timeout;
   unfinished_[p->invocation.request_id] = p;
+  timer_cv_.notify_all();
   return p;
 }
 
@@ -375,7 +404,7 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
     std::lock_guard<std::mutex> lock(mu_);
     auto it = unfinished_.find(request_id);
     if (it == unfinished_.end()) {
-      reject = finished_ids_.count(request_id) ? 403 : 400;
+      reject = timed_out_ids_.count(request_id) ? 410 : finished_ids_.count(request_id) ? 403 : 400;
     } else if (it->second->state != Pending::State::kDelivered) {
       reject = 403;  // another response or error is being received for it
     } else {
@@ -386,6 +415,12 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
   if (reject == 400) {
     ex.Drain();
     ex.AnswerError(400, "InvalidRequestID", "Invalid request ID");
+    return;
+  }
+  if (reject == 410) {
+    ex.Drain();
+    ex.AnswerError(410, "InvokeTimeout",
+                   "Invocation " + request_id + " has timed out; its answer is no longer wanted");
     return;
   }
   if (reject == 403) {
@@ -406,6 +441,7 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
       streaming ? options_.max_streamed_response : uint64_t{options_.max_buffered_response};
   const bool keep = options_.keep_bodies || is_error;
   const auto& on_stream_data = p->invocation.on_stream_data;
+  if (streaming && p->invocation.on_stream_begin) p->invocation.on_stream_begin(req.headers);
   uint64_t accepted = 0;
   bool too_large = false;
   Status read = ex.ReadBody([&](std::string_view piece) {
@@ -526,15 +562,23 @@ void RuntimeApiServer::Impl::HandleInitError(Exchange& ex) {
   }
   InvocationResult r;
   bool ok = ReadErrorDocument(ex, &r);
+  std::vector<std::pair<std::shared_ptr<Pending>, InvocationResult>> failed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (ok) {
-      init_error_ = std::move(r);
+      if (r.error_type.empty()) r.error_type = ErrorTypeOf(r.body);
+      if (r.error_type.empty()) r.error_type = "Runtime.Unknown";
+      init_error_ = r;
+      // The error is returned to the invoke that waits for this init, and
+      // to every later one: this environment will not serve.
+      if (!failure_) failure_ = std::move(r);
+      failed = FailAllLocked(*failure_);
     } else {
       init_error_claimed_ = false;
     }
   }
   if (ok) ex.AnswerAccepted();
+  Fulfil(std::move(failed));
 }
 
 void RuntimeApiServer::Impl::HandleRestoreNext(Exchange& ex, bool admitted) {
@@ -562,7 +606,7 @@ void RuntimeApiServer::Impl::HandleRestoreNext(Exchange& ex, bool admitted) {
       return ex.Answer(200, {}, "");
     case kRejected:
       return ex.AnswerError(403, "InvalidStateTransition",
-                            "restore/next is only allowed once, before the first next");
+                            "restore/next is only allowed once per restore, before the first next");
     case kStopped:
       return ex.AnswerError(500, "ServerStopping", "The Runtime API server is stopping");
   }
@@ -573,7 +617,7 @@ void RuntimeApiServer::Impl::HandleRestoreError(Exchange& ex) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     allowed =
-        restore_phase_ != RestorePhase::kNone && !invocation_next_seen_ && !restore_error_claimed_;
+        restore_phase_ != RestorePhase::kNone && !next_since_restore_ && !restore_error_claimed_;
     if (allowed) restore_error_claimed_ = true;
   }
   if (!allowed) {
@@ -609,10 +653,18 @@ size_t RuntimeApiServer::Impl::LogArrival(const HttpRequest& request, const Matc
     index = calls_.size();
     calls_.push_back(std::move(call));
     if (request.method == target.method) {
-      if (target.route == Route::kNext) init_ended_ = invocation_next_seen_ = true;
+      if (target.route == Route::kNext) {
+        init_ended_ = invocation_next_seen_ = next_since_restore_ = true;
+        restore_admissions_ = 0;
+      }
       if (target.route == Route::kRestoreNext) {
-        *restore_admitted = !invocation_next_seen_ && restore_phase_ == RestorePhase::kNone;
-        if (*restore_admitted) restore_phase_ = RestorePhase::kWaiting;
+        *restore_admitted = restore_admissions_ > 0 && restore_phase_ != RestorePhase::kWaiting;
+        if (*restore_admitted) {
+          --restore_admissions_;
+          restore_phase_ = RestorePhase::kWaiting;
+          next_since_restore_ = false;
+          restore_error_claimed_ = false;
+        }
         init_ended_ = true;
       }
     }
@@ -669,6 +721,12 @@ std::future<InvocationResult> RuntimeApiServer::Impl::Invoke(Invocation invocati
         PlatformError(id, "Runtime.ServerStopped", "The Runtime API server has stopped"));
     return future;
   }
+  if (failure_) {
+    InvocationResult r = *failure_;
+    r.request_id = id;
+    p->promise.set_value(std::move(r));
+    return future;
+  }
   bool duplicate = unfinished_.count(id) > 0;
   for (const auto& q : queue_) duplicate = duplicate || q->invocation.request_id == id;
   if (duplicate) {
@@ -687,8 +745,88 @@ void RuntimeApiServer::Impl::Restore() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++restore_permits_;
+    // A restored copy of an environment whose restore/next was answered
+    // already calls it again.
+    if (restore_phase_ == RestorePhase::kRestored) restore_admissions_ = 1;
   }
   work_cv_.notify_all();
+}
+
+void RuntimeApiServer::Impl::Abandon(std::string_view error_type, std::string_view message) {
+  std::vector<std::pair<std::shared_ptr<Pending>, InvocationResult>> failed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_) failure_ = PlatformError("", error_type, message);
+    failed = FailAllLocked(*failure_);
+  }
+  work_cv_.notify_all();
+  Fulfil(std::move(failed));
+}
+
+std::vector<std::pair<std::shared_ptr<RuntimeApiServer::Impl::Pending>, InvocationResult>>
+RuntimeApiServer::Impl::FailAllLocked(const InvocationResult& failure) {
+  std::vector<std::pair<std::shared_ptr<Pending>, InvocationResult>> done;
+  auto fail = [&](std::shared_ptr<Pending> p) {
+    InvocationResult r = failure;
+    r.request_id = p->invocation.request_id;
+    finished_ids_.insert(r.request_id);
+    p->state = Pending::State::kFinished;
+    done.emplace_back(std::move(p), std::move(r));
+  };
+  for (auto& p : queue_) fail(std::move(p));
+  queue_.clear();
+  for (auto it = unfinished_.begin(); it != unfinished_.end();) {
+    if (it->second->state == Pending::State::kDelivered) {
+      fail(std::move(it->second));
+      it = unfinished_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return done;
+}
+
+void RuntimeApiServer::Impl::Fulfil(
+    std::vector<std::pair<std::shared_ptr<Pending>, InvocationResult>> done) {
+  for (auto& [p, r] : done) p->promise.set_value(std::move(r));
+}
+
+void RuntimeApiServer::Impl::ExpireLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    auto now = std::chrono::steady_clock::now();
+    std::optional<std::chrono::steady_clock::time_point> earliest;
+    std::vector<std::pair<std::shared_ptr<Pending>, InvocationResult>> expired;
+    for (auto it = unfinished_.begin(); it != unfinished_.end();) {
+      std::shared_ptr<Pending>& p = it->second;
+      // One whose answer is being received is left to finish.
+      if (p->state == Pending::State::kDelivered && p->expires <= now) {
+        std::string id = p->invocation.request_id;
+        InvocationResult r =
+            PlatformError(id, "Sandbox.Timedout", TimedOutMessage(id, p->invocation.timeout));
+        timed_out_ids_.insert(id);
+        p->state = Pending::State::kFinished;
+        expired.emplace_back(std::move(p), std::move(r));
+        it = unfinished_.erase(it);
+        continue;
+      }
+      if (p->state == Pending::State::kDelivered && (!earliest || p->expires < *earliest))
+        earliest = p->expires;
+      ++it;
+    }
+    if (!expired.empty()) {
+      lock.unlock();
+      work_cv_.notify_all();
+      Fulfil(std::move(expired));
+      lock.lock();
+      continue;
+    }
+    if (earliest) {
+      timer_cv_.wait_until(lock, *earliest);
+    } else {
+      timer_cv_.wait(lock);
+    }
+  }
 }
 
 void RuntimeApiServer::Impl::Stop() {
@@ -698,6 +836,8 @@ void RuntimeApiServer::Impl::Stop() {
     stopping_ = true;
   }
   work_cv_.notify_all();
+  timer_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
   // Joins every connection thread: no handler runs after this, so whatever is
   // still unfinished below has no other owner.
   http_.Stop();
@@ -767,6 +907,9 @@ std::future<InvocationResult> RuntimeApiServer::Invoke(Invocation invocation) {
   return impl_->Invoke(std::move(invocation));
 }
 void RuntimeApiServer::Restore() { impl_->Restore(); }
+void RuntimeApiServer::Abandon(std::string_view error_type, std::string_view message) {
+  impl_->Abandon(error_type, message);
+}
 std::vector<RuntimeApiCall> RuntimeApiServer::calls() const { return impl_->calls(); }
 bool RuntimeApiServer::WaitFor(const std::function<bool(const std::vector<RuntimeApiCall>&)>& pred,
                                std::chrono::milliseconds timeout) {

@@ -16,6 +16,17 @@
 // Runtime Interface Emulator does); with more, every next takes a distinct
 // queued event while fewer than max_concurrency are unfinished.
 //
+// Deadlines: an invocation still delivered but unanswered when its timeout
+// has passed is finished as "Sandbox.Timedout"; a response or error that
+// comes after that gets 410 InvokeTimeout. An accepted init/error fails every
+// queued invocation, and every later one, with the runtime's document: the
+// environment will not serve. Abandon() does the same for an environment the
+// owner knows is gone (its runtime died).
+//
+// SnapStart: restore/next is admitted once before the first next; after a
+// restore (Restore() with restore/next answered before) it is admitted once
+// more, so that each copy restored from one snapshot may call it.
+//
 // Threading: all public methods are thread-safe. Requests are served on the
 // connection threads of an HttpServer; a next or restore/next waits on a
 // condition variable, never holding the lock during socket I/O. Stop() wakes
@@ -55,6 +66,9 @@ struct Invocation {
   // it arrives, before the piece is counted or stored. Must not call back into
   // the server's Stop().
   std::function<void(std::string_view)> on_stream_data;
+  // Called on a server thread when a streamed response begins, with the
+  // headers of the runtime's POST, before any on_stream_data call. Same rules.
+  std::function<void(const HttpHeaders&)> on_stream_begin;
 };
 
 // The outcome of one invocation.
@@ -71,8 +85,10 @@ struct InvocationResult {
   bool streamed = false;
   uint64_t body_bytes = 0;  // bytes received (body stays empty when Options.keep_bodies is false)
   // Lambda-Runtime-Function-Error-Type (header or trailer), or a platform type:
-  // "Function.ResponseSizeTooLarge", "Runtime.TruncatedResponse", or
-  // "Runtime.ServerStopped" for an invocation still unfinished at Stop().
+  // "Function.ResponseSizeTooLarge", "Runtime.TruncatedResponse",
+  // "Sandbox.Timedout" past the invocation's timeout, the init/error or
+  // Abandon() type, or "Runtime.ServerStopped" for an invocation still
+  // unfinished at Stop().
   std::string error_type;
 };
 
@@ -127,7 +143,12 @@ class RuntimeApiServer {
   // unfinished already gives a ready error result ("InvalidRequestID").
   std::future<InvocationResult> Invoke(Invocation invocation);
   // Answers a pending (or else the next) restore/next when auto_restore is false.
+  // After a restore/next was answered, admits one more (a new restored copy).
   void Restore();
+  // Finishes every queued and delivered invocation, and every later Invoke(),
+  // with an error of `error_type` and `message` (the runtime is gone). A
+  // response being received when this is called still completes.
+  void Abandon(std::string_view error_type, std::string_view message);
 
   // A snapshot of the call log, in arrival order.
   std::vector<RuntimeApiCall> calls() const;

@@ -436,13 +436,21 @@ TEST_F(RuntimeApiServerTest, InitErrorAllowedBeforeFirstNextOnly) {
   EXPECT_EQ(err->error_type, "Runtime.ImportModuleError");
   EXPECT_EQ(err->body, doc);
 
-  auto result = server_->Invoke(Event("{}", "i"));
-  ASSERT_EQ(Next().status, 200);
+  // The init error is the outcome of the invoke waiting for this init, and
+  // of every later one.
+  for (const char* id : {"i", "j"}) {
+    auto result = server_->Invoke(Event("{}", id));
+    ASSERT_EQ(result.wait_for(kPatience), std::future_status::ready);
+    InvocationResult got = result.get();
+    EXPECT_EQ(got.kind, InvocationResult::Kind::kError);
+    EXPECT_EQ(got.request_id, id);
+    EXPECT_EQ(got.error_type, "Runtime.ImportModuleError");
+    EXPECT_EQ(got.body, doc);
+  }
   Reply late = Post("init/error", doc);
   EXPECT_EQ(late.status, 403);
   EXPECT_EQ(JsonFields(late.body)["errorType"], "InvalidStateTransition");
   EXPECT_EQ(server_->init_error()->body, doc);
-  Respond("i", "");
 }
 
 TEST_F(RuntimeApiServerTest, InitErrorAfterWaitingNextGets403) {
@@ -539,6 +547,55 @@ TEST_F(RuntimeApiServerTest, RestoreBeforeRestoreNextIsKept) {
   StartServer(options);
   server_->Restore();
   EXPECT_EQ(Send("GET", RuntimeUrl("restore/next")).status, 200);
+}
+
+TEST_F(RuntimeApiServerTest, EachRestoreAdmitsOneMoreRestoreNext) {
+  RuntimeApiServer::Options options;
+  options.snap_start = true;
+  options.auto_restore = false;
+  StartServer(options);
+  server_->Restore();
+  EXPECT_EQ(Send("GET", RuntimeUrl("restore/next")).status, 200);
+  auto first = server_->Invoke(Event("one", "r1"));
+  EXPECT_EQ(Next().body, "one");
+  Respond("r1", "ok");
+  // A copy restored from the same snapshot asks again after its restore.
+  EXPECT_EQ(Send("GET", RuntimeUrl("restore/next")).status, 403);
+  server_->Restore();
+  EXPECT_EQ(Send("GET", RuntimeUrl("restore/next")).status, 200);
+  EXPECT_EQ(Post("restore/error", "{}").status, 202);
+}
+
+TEST_F(RuntimeApiServerTest, ATimedOutInvocationFailsAndItsLateAnswerGets410) {
+  StartServer();
+  Invocation inv = Event("slow", "t1");
+  inv.timeout = 1ms;
+  auto result = server_->Invoke(std::move(inv));
+  ASSERT_EQ(Next().status, 200);
+  ASSERT_EQ(result.wait_for(kPatience), std::future_status::ready);
+  InvocationResult got = result.get();
+  EXPECT_EQ(got.kind, InvocationResult::Kind::kError);
+  EXPECT_EQ(got.error_type, "Sandbox.Timedout");
+  EXPECT_NE(JsonFields(got.body)["errorMessage"].find("Task timed out after 0.00 seconds"),
+            std::string::npos);
+  Reply late = Respond("t1", "too late");
+  EXPECT_EQ(late.status, 410);
+  EXPECT_EQ(JsonFields(late.body)["errorType"], "InvokeTimeout");
+}
+
+TEST_F(RuntimeApiServerTest, AbandonFailsQueuedDeliveredAndLaterInvocations) {
+  StartServer();
+  auto delivered = server_->Invoke(Event("a", "a1"));
+  ASSERT_EQ(Next().status, 200);
+  auto queued = server_->Invoke(Event("b", "b1"));
+  server_->Abandon("Runtime.ExitError", "Runtime exited with error: exit status 3");
+  auto later = server_->Invoke(Event("c", "c1"));
+  for (auto* f : {&delivered, &queued, &later}) {
+    ASSERT_EQ(f->wait_for(kPatience), std::future_status::ready);
+    InvocationResult got = f->get();
+    EXPECT_EQ(got.error_type, "Runtime.ExitError");
+    EXPECT_EQ(JsonFields(got.body)["errorType"], "Runtime.ExitError");
+  }
 }
 
 // Sends a streamed response by hand, chunk by chunk.
@@ -819,10 +876,10 @@ TEST_F(RuntimeApiServerTest, UnknownPathsAre404AndWrongMethods405) {
 TEST_F(RuntimeApiServerTest, LogsEveryCallInArrivalOrder) {
   StartServer();
   auto result = server_->Invoke(Event("ev", "log"));
-  Post("init/error", "{\"errorType\":\"x\"}");
   Next();
   Respond("log", "resp");
   Respond("log", "again");
+  Post("init/error", "{\"errorType\":\"x\"}");
   Send("GET", Url("/2020-08-15/logs?x=1"));
   auto calls = server_->calls();
   ASSERT_EQ(calls.size(), 5u);
@@ -833,10 +890,10 @@ TEST_F(RuntimeApiServerTest, LogsEveryCallInArrivalOrder) {
     const char* body;
   };
   const Expected expected[] = {
-      {"POST", "/2018-06-01/runtime/init/error", 202, "{\"errorType\":\"x\"}"},
       {"GET", "/2018-06-01/runtime/invocation/next", 200, ""},
       {"POST", "/2018-06-01/runtime/invocation/log/response", 202, "resp"},
       {"POST", "/2018-06-01/runtime/invocation/log/response", 403, "again"},
+      {"POST", "/2018-06-01/runtime/init/error", 403, "{\"errorType\":\"x\"}"},
       {"GET", "/2020-08-15/logs?x=1", 404, ""},
   };
   for (size_t i = 0; i < calls.size(); ++i) {

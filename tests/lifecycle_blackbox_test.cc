@@ -265,7 +265,7 @@ TEST(Lifecycle, NativeRestoreNextGetsAnysnapHooksAroundIt) {
   EXPECT_LT(IndexOf(calls, Mark("before")), IndexOf(calls, kRestoreNext));
   EXPECT_LT(IndexOf(calls, kRestoreNext), IndexOf(calls, Mark("after")));
   EXPECT_LT(IndexOf(calls, Mark("after")), IndexOf(calls, kNext));
-  EXPECT_NE(fn.Stderr().find("restored"), std::string::npos);
+  EXPECT_NE(fn.Stderr().find("fixture: restore/next answered 200"), std::string::npos);
 }
 
 // A loopback web app's hook endpoint, for URL hooks.

@@ -1,0 +1,181 @@
+// The criu snapshot backend (snapshot_backend.h): `criu dump` of the
+// environment's PID namespace once init has ended, then one `criu restore`
+// of that image per restore, each into a fresh network namespace where a new
+// Runtime API server listens at the address the image was made against.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "anysnap/child_process.h"
+#include "anysnap/environment.h"
+#include "anysnap/unique_fd.h"
+#include "snapshot_backend.h"
+
+namespace anysnap {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// The label the dumped tree's (external) network namespace goes by.
+constexpr const char* kNetLabel = "anysnap-net";
+
+// Runs a criu command to its end; its output goes to `log`.
+Status RunCriu(std::vector<std::string> argv, const std::string& log, const EnvMap& env) {
+  SpawnOptions spawn;
+  spawn.argv = std::move(argv);
+  spawn.env = env;
+  auto child = ChildProcess::Spawn(spawn);
+  if (!child.ok()) return child.status();
+  auto exit = child->WaitFor(std::chrono::minutes(10));
+  if (!exit) {
+    child->Kill();
+    return Status::TimedOut(spawn.argv[0] + " " + spawn.argv[1] + " took over 10 minutes");
+  }
+  if (!exit->success()) {
+    return Status::Internal(spawn.argv[0] + " " + spawn.argv[1] + " failed (" + exit->Describe() +
+                            "); see " + log);
+  }
+  return Status::Ok();
+}
+
+class CriuBackend final : public SnapshotBackend {
+ public:
+  CriuBackend(EnvironmentFactory factory, EnvironmentSpec spec, CriuSettings settings,
+              std::chrono::milliseconds init_limit)
+      : factory_(std::move(factory)),
+        spec_(std::move(spec)),
+        settings_(std::move(settings)),
+        init_limit_(init_limit) {
+    host_env_["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  }
+
+  SnapshotKind kind() const override { return SnapshotKind::kCriu; }
+  std::string_view caveat() const override {
+    return "criu backend: one checkpoint of the whole process tree, restored into a fresh "
+           "process tree for each restore";
+  }
+
+  Result<SnapshotTaken> TakeSnapshot(InitFailure* failure) override {
+    std::error_code ec;
+    std::filesystem::create_directories(settings_.image_dir, ec);
+    if (ec) return Status::IoError("mkdir " + settings_.image_dir + ": " + ec.message());
+    auto env = factory_();
+    if (!env.ok()) return env.status();
+    FunctionEnvironment::InitEnd end = (*env)->WaitForInitEnd(init_limit_);
+    if (end != FunctionEnvironment::InitEnd::kReady) {
+      *failure = DescribeInitFailure(**env, end, init_limit_);
+      (*env)->Kill();
+      return Status::Aborted("the function's init failed: " + failure->error_type);
+    }
+    SnapshotTaken taken;
+    taken.init_started = (*env)->started();
+    taken.init_ended = *(*env)->init_ended_at();
+    pid_t root = (*env)->namespace_init_pid();
+    if (root <= 0) return Status::Internal("the environment's PID namespace init is gone");
+    output_inode_ = (*env)->output_pipe_inode();
+    Clock::time_point t0 = Clock::now();
+    const std::string log = settings_.image_dir + "/dump.log";
+    Status dumped = RunCriu(
+        {settings_.criu, "dump", "-t", std::to_string(root), "-D", settings_.image_dir, "-o",
+         log, "-v2", "--tcp-established", "--external",
+         "net[" + std::to_string((*env)->netns().inode()) + "]:" + kNetLabel},
+        log, host_env_);
+    taken.snapshot_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    (*env)->Kill();  // the dump ended the tree; this ends the rest
+    if (!dumped.ok()) return dumped;
+    return taken;
+  }
+
+  Result<RestoredEnvironment> Restore(InitFailure*) override {
+    RestoredEnvironment restored;
+    restored.restore_started = Clock::now();
+    const std::string log = settings_.image_dir + "/restore-" + std::to_string(++restores_) + ".log";
+    auto command = [&](const FunctionEnvironment::RestoreContext& context) -> Result<SpawnOptions> {
+      if (context.netns == nullptr) {
+        return Status::Unavailable("criu restores need a network namespace per environment");
+      }
+      SandboxSpec sandbox;  // joins the cgroup, then becomes criu
+      sandbox.cgroup_procs = context.cgroup_procs;
+      sandbox.argv = {settings_.criu, "restore", "-D", settings_.image_dir, "-o", log, "-v2",
+                      "--tcp-close",
+                      // criu's stdout (the new output pipe) replaces the dumped one.
+                      "--inherit-fd", "fd[1]:pipe:[" + std::to_string(output_inode_) + "]",
+                      // criu's stdin is the new network namespace.
+                      "--inherit-fd", std::string("fd[0]:") + kNetLabel};
+      SpawnOptions spawn;
+      spawn.argv = SandboxInitCommand(spec_.self_exe, sandbox);
+      spawn.env = host_env_;
+      spawn.stdin_fd = context.netns->fd();
+      return spawn;
+    };
+    auto env = FunctionEnvironment::StartRestored(spec_, 1000 + restores_, command);
+    if (!env.ok()) return env.status();
+    // Restored when the tree talks to its new server again, or has died.
+    const auto deadline = Clock::now() + 60s;
+    while (Clock::now() < deadline && (*env)->alive() && (*env)->server().calls().empty()) {
+      (*env)->server().WaitFor([](const auto& calls) { return !calls.empty(); }, 50ms);
+    }
+    if (!(*env)->alive()) {
+      return Status::Internal("criu restore failed (" +
+                              (*env)->exit_status().value_or(ExitStatus{}).Describe() + "); see " +
+                              log);
+    }
+    (*env)->server().Restore();
+    restored.resumed = Clock::now();
+    restored.env = std::move(*env);
+    return restored;
+  }
+
+ private:
+  const EnvironmentFactory factory_;
+  const EnvironmentSpec spec_;
+  const CriuSettings settings_;
+  const std::chrono::milliseconds init_limit_;
+  EnvMap host_env_;
+  unsigned long output_inode_ = 0;
+  int restores_ = 0;
+};
+
+}  // namespace
+
+Status CheckCriu(const std::string& criu) {
+  SpawnOptions spawn;
+  spawn.argv = {criu, "check"};
+  spawn.env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  // Its complaint goes to a pipe read here, not to the user's terminal.
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return PosixError("pipe", errno);
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  spawn.stdout_fd = spawn.stderr_fd = write_end.get();
+  auto child = ChildProcess::Spawn(spawn);
+  if (!child.ok()) return Status::NotFound(criu + " is not installed (" + child.status().message() + ")");
+  write_end.Reset();
+  std::string said;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(read_end.get(), buf, sizeof(buf))) > 0;) said.append(buf, n);
+  auto exit = child->WaitFor(std::chrono::minutes(1));
+  if (!exit) child->Kill();
+  if (exit && exit->success()) return Status::Ok();
+  // The last non-empty line is criu's verdict.
+  while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+  size_t nl = said.rfind('\n');
+  std::string last = nl == std::string::npos ? said : said.substr(nl + 1);
+  return Status::Unavailable("`" + criu + " check` failed" + (last.empty() ? "" : ": " + last));
+}
+
+std::unique_ptr<SnapshotBackend> MakeCriuBackend(SnapshotBackend::EnvironmentFactory factory,
+                                                 EnvironmentSpec environment_spec,
+                                                 CriuSettings settings,
+                                                 std::chrono::milliseconds init_limit) {
+  return std::make_unique<CriuBackend>(std::move(factory), std::move(environment_spec),
+                                       std::move(settings), init_limit);
+}
+
+}  // namespace anysnap

@@ -1,0 +1,279 @@
+#include "function_setup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+
+#include "anysnap/unique_fd.h"
+#include "cgroup.h"
+#include "function_config.h"
+#include "layer/layer_path.h"
+#include "layer/zip_reader.h"
+#include "sandbox.h"
+
+namespace anysnap {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Lambda's largest unzipped layer set.
+constexpr uint64_t kMaxLayerBytes = 250ull * 1024 * 1024;
+
+Result<std::string> ExistingDirectory(const std::string& path, const std::string& flag) {
+  std::error_code ec;
+  fs::path canonical = fs::canonical(path, ec);
+  if (ec) return Status::NotFound(flag + " " + path + ": " + ec.message());
+  if (!fs::is_directory(canonical)) return Status::InvalidArgument(flag + " " + path + ": not a folder");
+  return canonical.string();
+}
+
+Result<int> ParsePositive(const std::string& text, const std::string& what) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1) {
+    return Status::InvalidArgument(what + "=" + text + ": expected a whole number of 1 or more");
+  }
+  return value;
+}
+
+// A variable of the function's environment, else of anysnap-local's own.
+std::optional<std::string> Lookup(const EnvMap& function, const EnvMap& own, const std::string& key) {
+  if (auto it = function.find(key); it != function.end() && !it->second.empty()) return it->second;
+  if (auto it = own.find(key); it != own.end() && !it->second.empty()) return it->second;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<double> ParseTimeoutSeconds(const std::string& value, const std::string& what) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 900) {
+    return Status::InvalidArgument(what + "=" + value + ": expected seconds from 1 to 900");
+  }
+  return seconds;
+}
+
+Status UnpackLayerZip(const std::string& zip, const std::string& dir) {
+  auto reader = layer::ZipReader::Open(zip);
+  if (!reader.ok()) return reader.status().WithContext("--layer " + zip);
+  uint64_t total = 0;
+  for (const layer::ZipEntry& e : (*reader)->entries()) {
+    Status name = layer::CheckEntryName(e.name);
+    if (!name.ok()) return name.WithContext("--layer " + zip + ": entry " + e.name);
+    std::string name_no_slash = e.name;
+    while (!name_no_slash.empty() && name_no_slash.back() == '/') name_no_slash.pop_back();
+    fs::path target = fs::path(dir) / name_no_slash;
+    std::error_code ec;
+    fs::create_directories(e.is_directory() ? target : target.parent_path(), ec);
+    if (ec) return Status::IoError("mkdir " + target.string() + ": " + ec.message());
+    if (e.is_directory()) continue;
+    if (e.is_symlink()) {
+      auto link = (*reader)->ReadPrefix(e, 4096);
+      if (!link.ok()) return link.status();
+      auto resolved = layer::ResolveLinkTarget(e.name, *link);
+      if (!resolved.ok()) return resolved.status().WithContext("--layer " + zip + ": link " + e.name);
+      if (::symlink(link->c_str(), target.c_str()) != 0) {
+        return PosixError("symlink " + target.string(), errno);
+      }
+      continue;
+    }
+    total += e.size;
+    if (total > kMaxLayerBytes) {
+      return Status::TooLarge("--layer " + zip + ": more than 250 MB unzipped (Lambda's limit)");
+    }
+    mode_t mode = e.has_unix_mode() ? (e.unix_mode() & 0777) : 0644;
+    UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode | 0200));
+    if (!fd.valid()) return PosixError("create " + target.string(), errno);
+    ANYSNAP_RETURN_IF_ERROR((*reader)->CopyTo(e, fd.get(), kMaxLayerBytes));
+    ::fchmod(fd.get(), mode);
+  }
+  return Status::Ok();
+}
+
+FunctionSetup::~FunctionSetup() {
+  if (!unpacked_layer_.empty()) {
+    std::error_code ec;
+    fs::remove_all(unpacked_layer_, ec);
+  }
+  if (!cgroup_parent_.empty()) ::rmdir(cgroup_parent_.c_str());
+}
+
+Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
+                            const std::string& program_dir) {
+  LocalFunctionOptions& o = options_;
+  EnvironmentSpec& spec = o.environment;
+  FunctionSettings& fn = spec.function;
+
+  auto task_root = ExistingDirectory(f.task_root, "--task-root");
+  if (!task_root.ok()) return task_root.status();
+  fn.task_root = *task_root;
+  fn.function_name =
+      f.function_name.empty() ? fs::path(*task_root).filename().string() : f.function_name;
+
+  // Variables: the template's, then env files, then --env (the last one wins).
+  TemplateFunction from_template;
+  if (!f.template_file.empty()) {
+    if (f.template_function.empty()) {
+      return Status::InvalidArgument("--template needs --function NAME (the function's logical id)");
+    }
+    auto text = ReadWholeFile(f.template_file);
+    if (!text.ok()) return text.status().WithContext("--template");
+    auto parsed = ParseTemplateFunction(*text, f.template_function);
+    if (!parsed.ok()) return parsed.status().WithContext("--template " + f.template_file);
+    from_template = std::move(*parsed);
+    fn.overrides = from_template.variables;
+  } else if (!f.template_function.empty()) {
+    return Status::InvalidArgument("--function needs --template FILE");
+  }
+  for (const std::string& path : f.env_files) {
+    auto text = ReadWholeFile(path);
+    if (!text.ok()) return text.status().WithContext("--env-file");
+    auto vars = ParseEnvFile(*text);
+    if (!vars.ok()) return vars.status().WithContext("--env-file " + path);
+    for (auto& [k, v] : *vars) fn.overrides[k] = v;
+  }
+  for (const std::string& kv : f.env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument("--env " + kv + ": expected KEY=VALUE");
+    }
+    fn.overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  fn.handler = !f.handler.empty() ? f.handler : from_template.handler.value_or("index.handler");
+  fn.region = f.region;
+  if (f.memory_mb) {
+    fn.memory_mb = *f.memory_mb;
+  } else if (auto memory = Lookup(fn.overrides, own_env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")) {
+    auto mb = ParsePositive(*memory, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+    if (!mb.ok()) return mb.status();
+    fn.memory_mb = *mb;
+  } else {
+    fn.memory_mb = from_template.memory_mb.value_or(128);
+  }
+  double timeout_s = 300;  // the emulator's default, and Lambda's longest is 900
+  if (f.timeout_s) {
+    timeout_s = *f.timeout_s;
+  } else if (auto t = Lookup(fn.overrides, own_env, "AWS_LAMBDA_FUNCTION_TIMEOUT")) {
+    auto parsed = ParseTimeoutSeconds(*t, "AWS_LAMBDA_FUNCTION_TIMEOUT");
+    if (!parsed.ok()) return parsed.status();
+    timeout_s = *parsed;
+  } else if (from_template.timeout_s) {
+    timeout_s = *from_template.timeout_s;
+  }
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  o.init_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.init_timeout_s * 1000));
+  if (auto c = Lookup(fn.overrides, own_env, "AWS_LAMBDA_MAX_CONCURRENCY")) {
+    auto n = ParsePositive(*c, "AWS_LAMBDA_MAX_CONCURRENCY");
+    if (!n.ok()) return n.status();
+    spec.max_concurrency = *n;
+    fn.overrides["AWS_LAMBDA_MAX_CONCURRENCY"] = *c;
+    notes_.push_back("managed instances: up to " + *c + " invokes at once in one environment");
+  }
+  spec.function_arn =
+      "arn:aws:lambda:" + fn.region + ":123456789012:function:" + fn.function_name;
+
+  // The layer: a folder as is, a zip unpacked to a temporary folder.
+  std::string layer = f.layer;
+  fs::path program_path(program_dir);
+  if (layer.empty() && program_path.filename() == "bin" &&
+      program_path.parent_path().filename() == "anysnap") {
+    layer = program_path.parent_path().parent_path().string();  // running from a layer
+  }
+  if (!layer.empty()) {
+    std::error_code ec;
+    if (fs::is_regular_file(layer, ec)) {
+      std::string tmp = (fs::temp_directory_path(ec) / "anysnap-layer-XXXXXX").string();
+      if (::mkdtemp(tmp.data()) == nullptr) return PosixError("mkdtemp " + tmp, errno);
+      unpacked_layer_ = tmp;
+      ANYSNAP_RETURN_IF_ERROR(UnpackLayerZip(layer, tmp));
+      fn.layer_dir = tmp;
+    } else {
+      auto dir = ExistingDirectory(layer, "--layer");
+      if (!dir.ok()) return dir.status();
+      fn.layer_dir = *dir;
+    }
+  }
+  if (!f.no_wrapper) {
+    spec.exec_wrapper = fn.layer_dir.empty() ? program_dir + "/anysnap-wrapper"
+                                             : fn.layer_dir + "/anysnap/bin/anysnap-wrapper";
+    if (!FileExists(spec.exec_wrapper)) {
+      return Status::NotFound("the exec wrapper " + spec.exec_wrapper +
+                              " does not exist (build anysnap-wrapper, pass --layer with one, or "
+                              "use --no-wrapper)");
+    }
+  }
+  spec.self_exe = program_dir + "/anysnap-local";
+  {
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) spec.self_exe = self.string();
+  }
+
+  // Isolation.
+  if (f.no_namespaces) {
+    notes_.push_back("no namespaces (--no-namespaces): the function runs in this machine's "
+                     "namespaces; its code and layer keep their host paths");
+  } else if (Status ns = ProbeNamespaces(); ns.ok()) {
+    spec.namespaces = true;
+    notes_.push_back("sandbox: network, PID and mount namespaces of its own; code at /var/task" +
+                     std::string(fn.layer_dir.empty() ? "" : ", layer at /opt") +
+                     ", Runtime API at 127.0.0.1:9001");
+  } else {
+    notes_.push_back("no namespaces (" + ns.message() +
+                     "): the function runs in this machine's namespaces; its code and layer keep "
+                     "their host paths and the Runtime API listens on a free loopback port");
+  }
+  auto hierarchy = FindCgroupV2Hierarchy();
+  if (hierarchy.ok()) {
+    cgroup_parent_ = *hierarchy + "/anysnap-local-" + std::to_string(::getpid());
+    spec.cgroup_parent = cgroup_parent_;
+  }
+
+  // Init type and snapshot backend.
+  if (f.init_type != "on-demand" && f.init_type != "snap-start") {
+    return Status::InvalidArgument("--init-type " + f.init_type +
+                                   ": expected on-demand or snap-start");
+  }
+  o.snap_start = f.init_type == "snap-start";
+  o.eager_init = f.eager_init;
+  o.criu.criu = f.criu;
+  if (!f.snapshot.empty() && f.snapshot != "criu" && f.snapshot != "freeze") {
+    return Status::InvalidArgument("--snapshot " + f.snapshot + ": expected criu or freeze");
+  }
+  if (!o.snap_start) {
+    if (!f.snapshot.empty()) notes_.push_back("--snapshot is ignored: the init type is on-demand");
+    return Status::Ok();
+  }
+  Status criu_usable = CheckCriu(f.criu);
+  if (criu_usable.ok() && !spec.namespaces) {
+    criu_usable = Status::Unavailable("criu restores need namespaces, which are not available");
+  }
+  if (f.snapshot == "criu" && !criu_usable.ok()) return criu_usable.WithContext("--snapshot criu");
+  if (criu_usable.ok() && f.snapshot != "freeze") {
+    o.snapshot = SnapshotKind::kCriu;
+    spec.mount_namespace = false;
+    std::string images = (fs::temp_directory_path() / ("anysnap-criu-" + std::to_string(::getpid()))).string();
+    o.criu.image_dir = images;
+    notes_.push_back("snapshot: criu (" + f.criu + "), image in " + images +
+                     "; no mount namespace, so code and layer keep their host paths");
+    return Status::Ok();
+  }
+  if (!hierarchy.ok()) {
+    return hierarchy.status().WithContext("the freeze backend needs cgroup v2");
+  }
+  o.snapshot = SnapshotKind::kFreeze;
+  notes_.push_back(std::string("snapshot: freeze") +
+                   (f.snapshot.empty() ? " (criu unusable: " + criu_usable.message() + ")" : "") +
+                   ". It models the lifecycle, not memory restore: each restore thaws a tree "
+                   "frozen at its snapshot point, and another is initialised and frozen for the "
+                   "next restore");
+  return Status::Ok();
+}
+
+}  // namespace anysnap

@@ -1,0 +1,290 @@
+#include "local_function.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "anysnap/runtime_api.h"
+#include "anysnap/uuid.h"
+
+namespace anysnap {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Seconds(std::chrono::milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", static_cast<double>(ms.count()) / 1000.0);
+  return buf;
+}
+
+std::string ErrorMessageOf(const std::string& document) {
+  rapidjson::Document doc;
+  doc.Parse(document.data(), document.size());
+  if (doc.HasParseError() || !doc.IsObject()) return document;
+  auto it = doc.FindMember("errorMessage");
+  if (it == doc.MemberEnd() || !it->value.IsString()) return document;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+// Arrival of the first invocation/next at or after `from`.
+std::optional<Clock::time_point> FirstNextSince(const std::vector<RuntimeApiCall>& calls,
+                                                Clock::time_point from) {
+  for (const RuntimeApiCall& c : calls) {
+    if (c.method == "GET" && c.received >= from &&
+        ClassifyRuntimeTarget(c.path).endpoint == RuntimeEndpoint::kNext)
+      return c.received;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+LocalFunction::LocalFunction(LocalFunctionOptions options) : o_(std::move(options)) {
+  std::random_device seed;
+  rng_.seed((static_cast<uint64_t>(seed()) << 32) ^ seed());
+  if (o_.environment.max_concurrency < 1) o_.environment.max_concurrency = 1;
+  if (o_.snap_start) {
+    auto factory = [this] { return NewEnvironment("snap-start"); };
+    if (o_.snapshot == SnapshotKind::kCriu) {
+      EnvironmentSpec spec = o_.environment;
+      spec.function.initialization_type = "snap-start";
+      backend_ = MakeCriuBackend(factory, spec, o_.criu, o_.snapshot_init_timeout);
+    } else {
+      backend_ = MakeFreezeBackend(factory, o_.snapshot_init_timeout, o_.prepare_ahead);
+    }
+  }
+}
+
+LocalFunction::~LocalFunction() { Stop(); }
+
+void LocalFunction::Log(const std::string& line) {
+  if (o_.on_log) o_.on_log(line);
+}
+
+std::string LocalFunction::NewRequestId() {
+  std::lock_guard<std::mutex> lock(rng_mu_);
+  uint64_t hi = rng_();
+  return FormatUuidV4(hi, rng_());
+}
+
+Result<std::shared_ptr<FunctionEnvironment>> LocalFunction::NewEnvironment(
+    const std::string& init_type) {
+  EnvironmentSpec spec = o_.environment;
+  spec.function.initialization_type = init_type;
+  int id;
+  {
+    std::lock_guard<std::mutex> lock(rng_mu_);
+    id = ++next_environment_id_;
+  }
+  return FunctionEnvironment::Start(spec, id);
+}
+
+Status LocalFunction::Start(InitFailure* failure) {
+  if (backend_) {
+    auto taken = backend_->TakeSnapshot(failure);
+    if (!taken.ok()) return taken.status();
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: success\n",
+                  MillisecondsBetween(taken->init_started, taken->init_ended));
+    Log(line);
+    std::snprintf(line, sizeof(line), "anysnap-local: snapshot taken in %.2f ms (", taken->snapshot_ms);
+    Log(std::string(line) + std::string(backend_->caveat()) + ")\n");
+    return Status::Ok();
+  }
+  if (!o_.eager_init) return Status::Ok();
+  std::lock_guard<std::mutex> lock(env_mu_);
+  auto env = NewEnvironment("on-demand");
+  if (!env.ok()) return env.status();
+  FunctionEnvironment::InitEnd end = (*env)->WaitForInitEnd(o_.init_timeout);
+  if (end != FunctionEnvironment::InitEnd::kReady) {
+    *failure = DescribeInitFailure(**env, end, o_.init_timeout);
+    (*env)->Kill();
+    return Status::Aborted("the function's init failed: " + failure->error_type);
+  }
+  current_ = std::move(*env);
+  current_fresh_ = true;
+  return Status::Ok();
+}
+
+void LocalFunction::Stop() {
+  std::shared_ptr<FunctionEnvironment> env;
+  {
+    std::lock_guard<std::mutex> lock(env_mu_);
+    env = std::move(current_);
+  }
+  if (env) env->Kill("Runtime.ServerStopped", "anysnap-local is stopping");
+}
+
+void LocalFunction::Admit() {
+  std::unique_lock<std::mutex> lock(admit_mu_);
+  uint64_t ticket = next_ticket_++;
+  admit_cv_.wait(lock, [&] {
+    return ticket == serving_ticket_ && running_ < o_.environment.max_concurrency;
+  });
+  ++serving_ticket_;
+  ++running_;
+  admit_cv_.notify_all();
+}
+
+void LocalFunction::Release() {
+  {
+    std::lock_guard<std::mutex> lock(admit_mu_);
+    --running_;
+  }
+  admit_cv_.notify_all();
+}
+
+LocalFunction::Acquired LocalFunction::Acquire(const std::string& request_id) {
+  Acquired a;
+  std::lock_guard<std::mutex> lock(env_mu_);
+  if (current_ && current_->alive()) {
+    a.env = current_;
+    if (current_fresh_) {
+      // The first invoke of an eagerly initialised environment reports its init.
+      a.start = InvokeResult::Start::kCold;
+      current_fresh_ = false;
+    }
+    return a;
+  }
+  current_.reset();
+  a.failure.request_id = request_id;
+  if (backend_) {
+    InitFailure failure;
+    auto restored = backend_->Restore(&failure);
+    if (!restored.ok()) {
+      a.failure.error_type = failure.error_type.empty() ? "SnapStartException" : failure.error_type;
+      a.failure.body = failure.body.empty()
+                           ? ErrorDocument("SnapStartException", restored.status().message())
+                           : failure.body;
+      return a;
+    }
+    a.env = restored->env;
+    a.start = InvokeResult::Start::kRestored;
+    a.restored = std::move(*restored);
+    Log("anysnap-local: restored a new execution environment (" +
+        std::string(backend_->caveat()) + ")\n");
+  } else {
+    auto env = NewEnvironment("on-demand");
+    if (!env.ok()) {
+      // Lambda: "Error: fork/exec /var/task/bootstrap: no such file or directory".
+      a.failure.error_type = "Runtime.InvalidEntrypoint";
+      a.failure.body = ErrorDocument(a.failure.error_type, "RequestId: " + request_id +
+                                                               " Error: " + env.status().message());
+      return a;
+    }
+    a.env = std::move(*env);
+    a.start = InvokeResult::Start::kCold;
+  }
+  current_ = a.env;
+  current_fresh_ = false;
+  return a;
+}
+
+void LocalFunction::Discard(const std::shared_ptr<FunctionEnvironment>& env) {
+  {
+    std::lock_guard<std::mutex> lock(env_mu_);
+    if (current_ == env) current_.reset();
+  }
+  env->Kill();
+}
+
+InvokeResult LocalFunction::Invoke(InvokeRequest request) {
+  Admit();
+  InvokeResult result;
+  result.request_id = request.request_id.empty() ? NewRequestId() : request.request_id;
+  const std::string& id = result.request_id;
+  result.figures.memory_size_mb = o_.environment.function.memory_mb;
+  Log(StartLine(id));
+
+  Acquired a = Acquire(id);
+  Clock::time_point queued = Clock::now();
+  InvocationResult answer;
+  if (!a.env) {
+    result.error_type = a.failure.error_type;
+    result.body = a.failure.body;
+    Log("RequestId: " + id + " Error: " + ErrorMessageOf(result.body) + "\n" + result.error_type +
+        "\n");
+  } else {
+    Invocation inv;
+    inv.event = std::move(request.event);
+    inv.content_type = request.content_type;
+    inv.client_context = request.client_context;
+    inv.request_id = id;
+    inv.timeout = o_.timeout;
+    inv.on_stream_begin = std::move(request.on_stream_begin);
+    inv.on_stream_data = std::move(request.on_stream_data);
+    std::future<InvocationResult> future = a.env->server().Invoke(std::move(inv));
+    if (a.start == InvokeResult::Start::kCold) {
+      FunctionEnvironment::InitEnd end = a.env->WaitForInitEnd(o_.init_timeout);
+      if (end == FunctionEnvironment::InitEnd::kTimedOut) {
+        a.env->Kill("Sandbox.Timedout", "RequestId: " + id + " Error: Init timed out after " +
+                                            Seconds(o_.init_timeout) + " seconds");
+      }
+    }
+    answer = future.get();
+    result.ok = answer.kind == InvocationResult::Kind::kResponse;
+    result.body = std::move(answer.body);
+    result.streamed = answer.streamed;
+    if (const std::string* type = FindHeader(answer.headers, "Content-Type")) {
+      result.content_type = *type;
+    }
+    if (!result.ok) {
+      result.error_type = answer.error_type.empty() ? "Runtime.UnknownReason" : answer.error_type;
+      // A platform error about the runtime's exit names the invoke, as Lambda's does.
+      if (result.error_type == "Runtime.ExitError" && answer.headers.empty()) {
+        result.body = ErrorDocument(result.error_type,
+                                    "RequestId: " + id + " Error: " + ErrorMessageOf(result.body));
+      }
+      if (answer.headers.empty()) {
+        Log(ErrorMessageOf(result.body) + "\n" + result.error_type + "\n");
+      }
+    }
+  }
+  Clock::time_point done = Clock::now();
+
+  if (a.env) {
+    std::vector<RuntimeApiCall> calls = a.env->server().calls();
+    InvokeSpan span = FindInvokeSpan(calls, id, queued);
+    result.figures.duration_ms =
+        MillisecondsBetween(span.delivered.value_or(queued), span.answered.value_or(done));
+    result.figures.max_memory_used_bytes = a.env->PeakRss();
+    if (a.start == InvokeResult::Start::kCold) {
+      result.figures.init_duration_ms =
+          MillisecondsBetween(a.env->started(), a.env->init_ended_at().value_or(done));
+    }
+    if (a.restored) {
+      Clock::time_point ready =
+          std::max(a.restored->resumed,
+                   FirstNextSince(calls, a.restored->restore_started).value_or(a.restored->resumed));
+      result.figures.restore_duration_ms = MillisecondsBetween(a.restored->restore_started, ready);
+    }
+  }
+  result.start = a.start;
+  if (!result.ok) {
+    result.figures.status.kind = result.error_type == "Sandbox.Timedout"
+                                     ? InvokeStatus::Kind::kTimeout
+                                     : InvokeStatus::Kind::kError;
+    result.figures.status.error_type = result.error_type;
+  }
+  Log(EndLine(id));
+  Log(ReportLine(id, result.figures));
+
+  if (a.env) {
+    // A function error keeps the environment; a platform error ends it.
+    bool platform_error = !result.ok && answer.headers.empty();
+    if (platform_error || !a.env->alive()) {
+      if (result.error_type == "Sandbox.Timedout") {
+        a.env->Kill("Sandbox.Timedout", "The execution environment was reset after a timeout");
+      }
+      Discard(a.env);
+    }
+  }
+  Release();
+  return result;
+}
+
+}  // namespace anysnap

@@ -1,0 +1,437 @@
+// Black-box tests of `anysnap-local serve`: the binary serves real runtimes
+// (the Python and bash fixtures) and is driven with real curl, as a user's
+// scripts drive the Runtime Interface Emulator. snap-start runs on the freeze
+// backend here; the criu tests run only where `criu check` passes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "anysnap/child_process.h"
+#include "function_config.h"
+#include "local_test_support.h"
+#include "snapshot_backend.h"
+
+namespace anysnap {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CountOccurrences;
+using testing::ReadTestFile;
+using testing::RunCaptured;
+using testing::ScratchDir;
+using testing::TestEnvironment;
+using testing::WriteBashRuntime;
+using testing::WriteTestFile;
+
+const std::string kLocal = std::string(ANYSNAP_BIN_DIR) + "/anysnap-local";
+const std::string kPythonFixture = std::string(ANYSNAP_SOURCE_DIR) + "/tests/fixtures/python/runtime.py";
+// Bounds a wait so that a broken server fails a test instead of hanging it.
+constexpr auto kPatience = 60s;
+
+// One curl answer, as curl -i printed it.
+struct CurlReply {
+  int status = 0;
+  std::string head;  // status line and headers (and trailers, for a chunked body)
+  std::string body;
+};
+
+// `anysnap-local serve` running on a free port, its stderr in a file.
+class Served {
+ public:
+  Served(const std::string& task_root, std::vector<std::string> flags) {
+    log_ = dir_ / "serve.log";
+    std::vector<std::string> argv = {kLocal, "serve", "--port", "0", "--task-root", task_root,
+                                     "--no-wrapper"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    UniqueFd log(::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    SpawnOptions spawn;
+    spawn.argv = argv;
+    spawn.env = TestEnvironment();
+    spawn.stdout_fd = log.get();
+    spawn.stderr_fd = log.get();
+    auto child = ChildProcess::Spawn(spawn);
+    EXPECT_TRUE(child.ok()) << child.status().message();
+    if (child.ok()) process_ = std::move(*child);
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    while (std::chrono::steady_clock::now() < deadline && process_.running()) {
+      std::string text = ReadTestFile(log_);
+      size_t at = text.find(" at http://");
+      if (at != std::string::npos) {
+        size_t end = text.find('\n', at);
+        url_ = text.substr(at + 4, end - at - 4);
+        return;
+      }
+      if (process_.Poll()) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << "serve did not start:\n" << ReadTestFile(log_);
+  }
+  ~Served() { process_.Stop(10s); }
+
+  const std::string& url() const { return url_; }
+  std::string log() const { return ReadTestFile(log_); }
+  ChildProcess& process() { return process_; }
+
+  CurlReply Invoke(const std::string& event, std::vector<std::string> extra = {}) const {
+    std::vector<std::string> argv = {"curl", "-sS", "-i", "-N", "--raw", "-XPOST", url_,
+                                     "--data-binary", event};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto run = RunCaptured(argv, TestEnvironment());
+    EXPECT_TRUE(run.status.success()) << run.err;
+    CurlReply reply;
+    size_t split = run.out.find("\r\n\r\n");
+    reply.head = run.out.substr(0, split);
+    reply.body = split == std::string::npos ? "" : run.out.substr(split + 4);
+    if (reply.head.size() > 12) reply.status = std::stoi(reply.head.substr(9, 3));
+    return reply;
+  }
+
+ private:
+  ScratchDir dir_;
+  std::string log_;
+  ChildProcess process_;
+  std::string url_;
+};
+
+// A task root holding the Python fixture as its runtime.
+class PythonFunction {
+ public:
+  PythonFunction() {
+    WriteTestFile(dir_ / "runtime.py", ReadTestFile(kPythonFixture));
+  }
+  const std::string& path() const { return dir_.path(); }
+  std::string operator/(const std::string& name) const { return dir_ / name; }
+
+ private:
+  ScratchDir dir_;
+};
+
+const std::vector<std::string> kPython = {"--env", "ANYSNAP_RUNTIME=python3 runtime.py"};
+
+std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<std::string> ReportLines(const std::string& log) {
+  std::vector<std::string> lines;
+  size_t at = 0;
+  while ((at = log.find("REPORT RequestId: ", at)) != std::string::npos) {
+    size_t end = log.find('\n', at);
+    lines.push_back(log.substr(at, end - at));
+    at = end;
+  }
+  return lines;
+}
+
+bool HasHeader(const CurlReply& r, const std::string& line) {
+  return r.head.find("\r\n" + line + "\r\n") != std::string::npos ||
+         r.head.find("\r\n" + line) + line.size() + 2 == r.head.size() ||
+         r.body.find(line + "\r\n") != std::string::npos;  // a trailer
+}
+
+TEST(LocalServeTest, AnswersTheEmulatorsEndpointWithCurlAndInitsLazily) {
+  PythonFunction fn;
+  Served served(fn.path(), kPython);
+  // Lazy: nothing ran before the first invoke.
+  EXPECT_EQ(CountOccurrences(served.log(), "fixture: init done"), 0u);
+  CurlReply first = served.Invoke(R"({"hello":"world"})", {"-H", "Content-Type: application/json"});
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, R"({"hello":"world"})");
+  EXPECT_NE(first.head.find("X-Amzn-RequestId: "), std::string::npos);
+  EXPECT_EQ(first.head.find("X-Amz-Function-Error"), std::string::npos);
+  CurlReply second = served.Invoke(R"({"action":"env","name":"LAMBDA_TASK_ROOT"})");
+  EXPECT_EQ(second.body, "/var/task") << "namespaces are expected where the tests run as root";
+
+  std::string log = served.log();
+  EXPECT_EQ(CountOccurrences(log, "START RequestId: "), 2u);
+  EXPECT_EQ(CountOccurrences(log, "END RequestId: "), 2u);
+  std::vector<std::string> reports = ReportLines(log);
+  ASSERT_EQ(reports.size(), 2u);
+  for (const char* field : {"\tDuration: ", "\tBilled Duration: ", "\tMemory Size: 128 MB",
+                            "\tMax Memory Used: "}) {
+    EXPECT_NE(reports[0].find(field), std::string::npos) << reports[0];
+  }
+  EXPECT_NE(reports[0].find("\tInit Duration: "), std::string::npos);
+  EXPECT_EQ(reports[1].find("\tInit Duration: "), std::string::npos);
+  // Unknown paths: as the emulator does.
+  auto other = RunCaptured({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                            served.url().substr(0, served.url().find("/2015")) + "/nope"},
+                           TestEnvironment());
+  EXPECT_EQ(other.out, "404");
+}
+
+TEST(LocalServeTest, AFunctionErrorCarriesTheHeaderAndKeepsTheEnvironment) {
+  PythonFunction fn;
+  Served served(fn.path(), kPython);
+  CurlReply pid = served.Invoke(R"({"action":"pid"})");
+  CurlReply error = served.Invoke(R"({"action":"error"})");
+  EXPECT_EQ(error.status, 200);
+  EXPECT_TRUE(HasHeader(error, "X-Amz-Function-Error: Unhandled")) << error.head;
+  EXPECT_EQ(error.body, R"({"errorMessage":"bad","errorType":"Custom","requestId":"x"})");
+  EXPECT_EQ(served.Invoke(R"({"action":"pid"})").body, pid.body);
+  EXPECT_NE(served.log().find("\tStatus: error\tError Type: Function.Custom"), std::string::npos);
+}
+
+TEST(LocalServeTest, ARuntimeThatDiesAnswersExitErrorAndTheNextInvokeGetsANewEnvironment) {
+  PythonFunction fn;
+  Served served(fn.path(), kPython);
+  served.Invoke("{}");
+  CurlReply died = served.Invoke(R"({"action":"exit","status":3})");
+  EXPECT_TRUE(HasHeader(died, "X-Amz-Function-Error: Unhandled"));
+  EXPECT_NE(died.body.find(R"("errorType":"Runtime.ExitError")"), std::string::npos) << died.body;
+  EXPECT_NE(died.body.find("Runtime exited with error: exit status 3"), std::string::npos);
+  EXPECT_EQ(served.Invoke(R"({"again":1})").body, R"({"again":1})");
+  std::vector<std::string> reports = ReportLines(served.log());
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_NE(reports[1].find("Error Type: Runtime.ExitError"), std::string::npos);
+  EXPECT_NE(reports[2].find("Init Duration"), std::string::npos) << "a new environment";
+}
+
+TEST(LocalServeTest, AnInitErrorIsTheFirstInvokesAnswer) {
+  ScratchDir fn;
+  WriteBashRuntime(fn.path());
+  Served served(fn.path(), {"--env", "FIXTURE_INIT_ERROR=1"});
+  CurlReply r = served.Invoke("{}");
+  EXPECT_TRUE(HasHeader(r, "X-Amz-Function-Error: Unhandled"));
+  EXPECT_NE(r.body.find("Runtime.FixtureInitError"), std::string::npos) << r.body;
+}
+
+TEST(LocalServeTest, ATimeoutIsAnErrorAndTheEnvironmentIsReinitialised) {
+  ScratchDir fn;
+  WriteBashRuntime(fn.path());
+  Served served(fn.path(), {"--timeout", "1"});
+  CurlReply hung = served.Invoke(R"("hang")");
+  EXPECT_TRUE(HasHeader(hung, "X-Amz-Function-Error: Unhandled"));
+  EXPECT_NE(hung.body.find(R"("errorType":"Sandbox.Timedout")"), std::string::npos) << hung.body;
+  EXPECT_NE(hung.body.find("Task timed out after 1.00 seconds"), std::string::npos);
+  CurlReply next = served.Invoke(R"("after")");
+  EXPECT_EQ(next.body, R"({"echo":"after"})");
+  std::vector<std::string> reports = ReportLines(served.log());
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_NE(reports[0].find("\tStatus: timeout"), std::string::npos) << reports[0];
+  EXPECT_NE(reports[1].find("Init Duration"), std::string::npos) << "re-initialised";
+}
+
+TEST(LocalServeTest, ConcurrentInvokesAreQueuedAndAllAnswered) {
+  PythonFunction fn;
+  Served served(fn.path(), kPython);
+  std::vector<std::future<CurlReply>> replies;
+  for (int i = 0; i < 6; ++i) {
+    replies.push_back(std::async(std::launch::async, [&served, i] {
+      return served.Invoke("{\"n\":" + std::to_string(i) + "}");
+    }));
+  }
+  for (int i = 0; i < 6; ++i) {
+    CurlReply r = replies[i].get();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "{\"n\":" + std::to_string(i) + "}");
+  }
+  EXPECT_EQ(CountOccurrences(served.log(), "Init Duration"), 1u) << "one environment";
+}
+
+TEST(LocalServeTest, ManagedInstancesRunInvokesAtOnce) {
+  PythonFunction fn;
+  Served served(fn.path(), With(kPython, {"--env", "AWS_LAMBDA_MAX_CONCURRENCY=2", "--env",
+                                          "THREADS=2"}));
+  // The fixture answers "barrier" only once two invocations are in flight.
+  auto a = std::async(std::launch::async, [&] { return served.Invoke(R"({"action":"barrier"})"); });
+  auto b = std::async(std::launch::async, [&] { return served.Invoke(R"({"action":"barrier"})"); });
+  EXPECT_EQ(a.get().body, "together");
+  EXPECT_EQ(b.get().body, "together");
+}
+
+TEST(LocalServeTest, AStreamedResponseGoesOutChunkedWithItsErrorTrailers) {
+  PythonFunction fn;
+  Served served(fn.path(), kPython);
+  CurlReply r = served.Invoke(R"({"action":"stream"})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.head.find("Transfer-Encoding: chunked"), std::string::npos) << r.head;
+  // --raw keeps the chunk framing: each piece is its own chunk.
+  EXPECT_NE(r.body.find("7\r\npart-1;\r\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("part-3"), std::string::npos);
+  EXPECT_NE(r.body.find("0\r\nX-Amz-Function-Error: Unhandled\r\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("Lambda-Runtime-Function-Error-Type: Function.StreamBroke"),
+            std::string::npos);
+}
+
+TEST(LocalServeTest, SnapStartRestoresAndAnswersRestoreNextOnlyAfterTheSnapshot) {
+  PythonFunction fn;
+  Served served(fn.path(), With(kPython, {"--init-type", "snap-start", "--snapshot", "freeze",
+                                          "--env", "NATIVE_RESTORE=1"}));
+  std::string before = served.log();
+  // Init ran at start, and the snapshot was taken while restore/next waited.
+  EXPECT_NE(before.find("fixture: init done"), std::string::npos) << before;
+  EXPECT_NE(before.find("snapshot taken"), std::string::npos) << before;
+  EXPECT_NE(before.find("not the restoring of memory"), std::string::npos) << "freeze says so";
+  EXPECT_EQ(before.find("fixture: restore/next answered"), std::string::npos) << before;
+
+  EXPECT_EQ(served.Invoke(R"({"action":"env","name":"AWS_LAMBDA_INITIALIZATION_TYPE"})").body,
+            "snap-start");
+  std::string log = served.log();
+  size_t snapshot = log.find("snapshot taken");
+  size_t restored = log.find("restored a new execution environment");
+  size_t answered = log.find("fixture: restore/next answered 200");
+  size_t report = log.find("REPORT RequestId: ");
+  ASSERT_NE(restored, std::string::npos) << log;
+  ASSERT_NE(answered, std::string::npos) << log;
+  EXPECT_LT(snapshot, restored);
+  EXPECT_LT(restored, answered);
+  EXPECT_LT(answered, report);
+  std::vector<std::string> reports = ReportLines(log);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_NE(reports[0].find("\tRestore Duration: "), std::string::npos) << reports[0];
+  EXPECT_EQ(reports[0].find("Init Duration"), std::string::npos) << reports[0];
+
+  // Warm: no restore. After the runtime dies: a new restore.
+  EXPECT_EQ(served.Invoke("{}").status, 200);
+  served.Invoke(R"({"action":"exit","status":1})");
+  EXPECT_EQ(served.Invoke(R"({"x":1})").body, R"({"x":1})");
+  reports = ReportLines(served.log());
+  ASSERT_EQ(reports.size(), 4u);
+  EXPECT_EQ(reports[1].find("Restore Duration"), std::string::npos);
+  EXPECT_NE(reports[3].find("\tRestore Duration: "), std::string::npos) << reports[3];
+}
+
+TEST(LocalServeTest, SnapStartAtTheFirstNextWithTheBashRuntime) {
+  ScratchDir fn;
+  WriteBashRuntime(fn.path());
+  Served served(fn.path(), {"--init-type", "snap-start", "--snapshot", "freeze"});
+  EXPECT_EQ(served.Invoke(R"("one")").body, R"({"echo":"one"})");
+  EXPECT_EQ(served.Invoke(R"("two")").body, R"({"echo":"two"})");
+  EXPECT_EQ(CountOccurrences(served.log(), "Restore Duration"), 1u);
+}
+
+TEST(LocalServeTest, VariablesComeFromTheTemplateAnEnvFileAndEnvInThatOrder) {
+  PythonFunction fn;
+  WriteTestFile(fn / "template.yaml", R"(Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Environment:
+      Variables:
+        FROM_GLOBALS: g
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: java21
+      Timeout: 30
+      Environment:
+        Variables:
+          A: template
+          B: template
+          C: template
+)");
+  WriteTestFile(fn / "vars.env", "# comment\nB=file\nexport C=\"file\"\n");
+  Served served(fn.path(), With(kPython, {"--template", fn / "template.yaml", "--function", "Fn",
+                                          "--env-file", fn / "vars.env", "--env", "C=flag"}));
+  auto env = [&](const std::string& name) {
+    return served.Invoke(R"({"action":"env","name":")" + name + "\"}").body;
+  };
+  EXPECT_EQ(env("FROM_GLOBALS"), "g");
+  EXPECT_EQ(env("A"), "template");
+  EXPECT_EQ(env("B"), "file");
+  EXPECT_EQ(env("C"), "flag");
+}
+
+TEST(LocalServeTest, BadInputGetsOneLineAndStatus2) {
+  PythonFunction fn;
+  struct Case {
+    std::vector<std::string> flags;
+    std::string says;
+  };
+  const Case cases[] = {
+      {{"--task-root", "/nonexistent"}, "--task-root /nonexistent"},
+      {{"--task-root", fn.path(), "--init-type", "sometimes"}, "--init-type"},
+      {{"--task-root", fn.path(), "--env", "NOEQUALS"}, "--env NOEQUALS: expected KEY=VALUE"},
+      {{"--task-root", fn.path(), "--template", fn / "none.yaml", "--function", "F"},
+       "--template"},
+      {{"--task-root", fn.path(), "--env", "AWS_LAMBDA_FUNCTION_TIMEOUT=forever"},
+       "AWS_LAMBDA_FUNCTION_TIMEOUT=forever"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {kLocal, "serve", "--no-wrapper", "--port", "0"};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    auto run = RunCaptured(argv, TestEnvironment());
+    EXPECT_EQ(run.status.code, 2) << run.err;
+    EXPECT_NE(run.err.find(c.says), std::string::npos) << run.err;
+    EXPECT_EQ(CountOccurrences(run.err, "\n"), 1u) << run.err;
+  }
+}
+
+TEST(LocalServeTest, CriuRestoresFromOneImage) {
+  Status criu = CheckCriu("criu");
+  if (!criu.ok()) GTEST_SKIP() << "criu unusable here: " << criu.message();
+  PythonFunction fn;
+  Served served(fn.path(), With(kPython, {"--init-type", "snap-start", "--snapshot", "criu"}));
+  EXPECT_EQ(served.Invoke(R"({"a":1})").body, R"({"a":1})");
+  served.Invoke(R"({"action":"exit","status":1})");
+  EXPECT_EQ(served.Invoke(R"({"b":2})").body, R"({"b":2})");
+  EXPECT_EQ(CountOccurrences(served.log(), "Restore Duration"), 2u);
+}
+
+TEST(LocalCompareTest, PrintsATableAndWritesAChart) {
+  PythonFunction fn;
+  std::vector<std::string> argv = {kLocal, "compare", "--task-root", fn.path(), "--no-wrapper",
+                                   "-n", "2", "--snapshot", "freeze", "--chart", fn / "c.svg"};
+  argv.insert(argv.end(), kPython.begin(), kPython.end());
+  auto run = RunCaptured(argv, TestEnvironment());
+  EXPECT_TRUE(run.status.success()) << run.err;
+  for (const char* row : {"cold (on-demand)", "restored", "speed-up", "median", "p90",
+                          "not the restoring of memory"}) {
+    EXPECT_NE(run.out.find(row), std::string::npos) << run.out;
+  }
+  std::string svg = ReadTestFile(fn / "c.svg");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_EQ(CountOccurrences(svg, "<circle"), 4u);
+}
+
+TEST(FunctionConfigTest, EnvFiles) {
+  auto env = ParseEnvFile("A=1\n\n# c\nexport B='two words'\nC=\"x=y\"\r\n");
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ((*env)["A"], "1");
+  EXPECT_EQ((*env)["B"], "two words");
+  EXPECT_EQ((*env)["C"], "x=y");
+  auto bad = ParseEnvFile("A=1\nnothing\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "line 2: expected KEY=VALUE");
+}
+
+TEST(FunctionConfigTest, TemplatesRefuseWhatOnlyCloudFormationResolves) {
+  const std::string yaml = R"(Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      MemorySize: 512
+      Handler: app.handler
+      Environment:
+        Variables:
+          TABLE: !Ref Table
+  Table:
+    Type: AWS::DynamoDB::Table
+)";
+  auto f = ParseTemplateFunction(yaml, "Fn");
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("Environment.Variables.TABLE: !Ref"), std::string::npos)
+      << f.status().message();
+  auto table = ParseTemplateFunction(yaml, "Table");
+  EXPECT_NE(table.status().message().find("AWS::DynamoDB::Table, not a function"),
+            std::string::npos);
+  auto missing = ParseTemplateFunction(yaml, "Nope");
+  EXPECT_NE(missing.status().message().find("(functions: Fn)"), std::string::npos)
+      << missing.status().message();
+  auto plain = ParseTemplateFunction(
+      "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Timeout: 7\n", "F");
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_EQ(plain->timeout_s, 7.0);
+}
+
+}  // namespace
+}  // namespace anysnap
