@@ -50,7 +50,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/anysnap-sample-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-"$root/scripts/build-layer.sh" -o "$work/anysnap-layer.zip" --glibc "$glibc"
+"$root/scripts/build-layer.sh" -o "$work/anysnap-layer.zip" --glibc "$glibc" >&2
 mkdir "$work/opt"
 unzip -q "$work/anysnap-layer.zip" -d "$work/opt"
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Records `anysnap-local compare` for the Node.js and Python samples (cold
+# on-demand starts vs restores from a snapshot, time to first response) in the
+# local-compare section of bench/RESULTS.md, labelled with the snapshot backend
+# used (criu when `criu check` passes, else freeze).
+#
+# Usage: bench/run_compare_bench.sh [--runs N] [--no-record]
+# Needs what scripts/run-sample.sh needs. A few minutes on 2 vCPUs.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=10
+record=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --no-record) record=0; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "run_compare_bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+tables=""
+for sample in nodejs python; do
+  out=$("$root/scripts/run-sample.sh" --sample "$sample" -n "$runs" 2>/dev/null)
+  echo "$out"
+  tables="$tables
+### samples/$sample
+
+\`\`\`
+$out
+\`\`\`
+"
+done
+[ "$record" = 1 ] || exit 0
+
+section="<!-- local-compare -->
+## anysnap-local compare: cold start vs restore, for the samples
+
+Time to first response of the same function, $runs times cold (on-demand: a new
+execution environment, init, invoke) and $runs times restored (snap-start: a new
+environment from the snapshot, invoke), through the built layer's wrapper. The
+backend is named in each table: freeze models the lifecycle (hooks, restore/next,
+the held next) and thaws a tree frozen in memory, so its restore time is a lower
+bound that leaves out reading the snapshot's memory back; criu restores for real.
+
+- Date: $(date -u +%Y-%m-%dT%H:%MZ)
+- Machine: $(uname -sr), $(uname -m), $(nproc) vCPUs
+- Commit: $(git -C "$root" rev-parse --short HEAD)
+- Command: \`bench/run_compare_bench.sh --runs $runs\`
+$tables
+<!-- /local-compare -->"
+"$root/bench/record_section.sh" "$root/bench/RESULTS.md" local-compare "$section"
