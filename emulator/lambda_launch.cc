@@ -66,6 +66,10 @@ EnvMap LambdaEnvironment(const FunctionSettings& function, const HostPort& runti
   env["PATH"] = path;
   env["LD_LIBRARY_PATH"] = libraries;
   if (!exec_wrapper.empty()) env["AWS_LAMBDA_EXEC_WRAPPER"] = exec_wrapper;
+  // Locally, a snap-start function is audited for snapshot hazards unless told
+  // otherwise (--env ANYSNAP_AUDIT=off): the report is in the function's log.
+  if (function.initialization_type == "snap-start" && !exec_wrapper.empty())
+    env["ANYSNAP_AUDIT"] = "log";
   for (const auto& [name, value] : function.overrides) env[name] = value;
   return env;
 }

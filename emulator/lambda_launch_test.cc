@@ -56,6 +56,16 @@ TEST(LambdaLaunchTest, LayerStandsInForOpt) {
   EXPECT_EQ(env.count("AWS_LAMBDA_EXEC_WRAPPER"), 0u);
 }
 
+TEST(LambdaLaunchTest, SnapStartIsAuditedUnlessTheFunctionSaysOtherwise) {
+  FunctionSettings f = Function();
+  EXPECT_EQ(LambdaEnvironment(f, kApi, "/w").count("ANYSNAP_AUDIT"), 0u);
+  f.initialization_type = "snap-start";
+  EXPECT_EQ(LambdaEnvironment(f, kApi, "/w")["ANYSNAP_AUDIT"], "log");
+  EXPECT_EQ(LambdaEnvironment(f, kApi, "").count("ANYSNAP_AUDIT"), 0u) << "no wrapper, no audit";
+  f.overrides["ANYSNAP_AUDIT"] = "off";
+  EXPECT_EQ(LambdaEnvironment(f, kApi, "/w")["ANYSNAP_AUDIT"], "off");
+}
+
 TEST(LambdaLaunchTest, OverridesComeLast) {
   FunctionSettings f = Function();
   f.overrides = {{"ANYSNAP_RUNTIME", "node index.js"}, {"TZ", "Europe/Paris"}};

@@ -45,10 +45,13 @@ struct CurlReply {
 // `anysnap-local serve` running on a free port, its stderr in a file.
 class Served {
  public:
-  Served(const std::string& task_root, std::vector<std::string> flags) {
+  // `through_wrapper`: the runtime starts through the built anysnap-wrapper,
+  // as on Lambda; else directly (--no-wrapper).
+  Served(const std::string& task_root, std::vector<std::string> flags,
+         bool through_wrapper = false) {
     log_ = dir_ / "serve.log";
-    std::vector<std::string> argv = {kLocal, "serve", "--port", "0", "--task-root", task_root,
-                                     "--no-wrapper"};
+    std::vector<std::string> argv = {kLocal, "serve", "--port", "0", "--task-root", task_root};
+    if (!through_wrapper) argv.push_back("--no-wrapper");
     argv.insert(argv.end(), flags.begin(), flags.end());
     UniqueFd log(::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     SpawnOptions spawn;
@@ -431,6 +434,35 @@ TEST(FunctionConfigTest, TemplatesRefuseWhatOnlyCloudFormationResolves) {
       "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Timeout: 7\n", "F");
   ASSERT_TRUE(plain.ok()) << plain.status().message();
   EXPECT_EQ(plain->timeout_s, 7.0);
+}
+
+}  // namespace
+}  // namespace anysnap
+
+namespace anysnap {
+namespace {
+
+// The whole product on a laptop: the Python sample through the built
+// anysnap-wrapper in snap-start; its in-process hooks run around the snapshot,
+// the audit (on by default here) reports, and the restored environment answers.
+TEST(LocalServeTest, SnapStartThroughTheWrapperRunsHooksAndTheAudit) {
+  const std::string source = ANYSNAP_SOURCE_DIR;
+  Served served(source + "/samples/python",
+                {"--init-type", "snap-start", "--snapshot", "freeze", "--env", "PRIME_LIMIT=20000",
+                 "--env", "PYTHONPATH=" + source + "/samples/hooks/python", "--env",
+                 "PYTHONDONTWRITEBYTECODE=1"},
+                /*through_wrapper=*/true);
+  auto r = served.Invoke(R"({"n": 100})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"largest_prime_up_to_n\": 97"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("\"restored_at\": null"), std::string::npos) << r.body;
+  std::string log = served.log();
+  EXPECT_NE(log.find("before-snapshot: in-process hooks of python"), std::string::npos) << log;
+  EXPECT_NE(log.find("after-restore: in-process hooks of python"), std::string::npos) << log;
+  EXPECT_NE(log.find("snapshot-safety audit at restore/next: "), std::string::npos) << log;
+  std::vector<std::string> reports = ReportLines(log);
+  ASSERT_EQ(reports.size(), 1u) << log;
+  EXPECT_NE(reports[0].find("\tRestore Duration: "), std::string::npos) << reports[0];
 }
 
 }  // namespace
