@@ -26,6 +26,7 @@
 #include "anysnap/environment.h"
 #include "anysnap/http_server.h"
 #include "anysnap/log.h"
+#include "anysnap/upstream_client.h"
 #include "compare.h"
 #include "function_setup.h"
 #include "invoke_endpoint.h"
@@ -328,6 +329,42 @@ int Serve(ServeFlags& flags) {
   return 0;
 }
 
+struct InvokeFlags {
+  std::string address = "127.0.0.1:8080";
+  std::string function = "function";
+  std::string event;
+};
+
+// One invoke of a running `anysnap-local serve` (or any Runtime Interface
+// Emulator): the response body to stdout; a failed invoke (X-Amz-Function-Error)
+// also says so on stderr and exits 1.
+int Invoke(const InvokeFlags& flags) {
+  auto address = ParseHostPort(flags.address);
+  if (!address.ok()) return Fail("--address " + flags.address + ": " + address.status().message());
+  std::string event = "{}";
+  if (!flags.event.empty()) {
+    auto text = ReadEvent(flags.event);
+    if (!text.ok()) return Fail(text.status().message());
+    event = std::move(*text);
+  }
+  UpstreamClient client(*address);
+  auto r = client.Call("POST", "/2015-03-31/functions/" + flags.function + "/invocations",
+                       {{"Content-Type", "application/json"}}, event);
+  if (!r.ok()) return Fail("invoking " + flags.address + ": " + r.status().message());
+  std::fwrite(r->body.data(), 1, r->body.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  if (r->status != 200) {
+    Write(stderr, "anysnap-local: the endpoint answered " + std::to_string(r->status) + "\n");
+    return 1;
+  }
+  if (const std::string* error = FindHeader(r->headers, "X-Amz-Function-Error")) {
+    Write(stderr, "anysnap-local: the invoke failed (X-Amz-Function-Error: " + *error + ")\n");
+    return 1;
+  }
+  return 0;
+}
+
 struct CompareFlags {
   FunctionFlags function;
   int runs = 10;
@@ -444,6 +481,21 @@ int Main(int argc, char** argv) {
   compare->add_option("--chart", compare_flags.chart, "Where the SVG chart goes")
       ->capture_default_str();
 
+  InvokeFlags invoke_flags;
+  CLI::App* invoke = app.add_subcommand(
+      "invoke",
+      "Invoke a running `anysnap-local serve` (or any Runtime Interface Emulator) once: the "
+      "response body goes to stdout; exit status 1 when the invoke failed "
+      "(X-Amz-Function-Error) or the endpoint answered other than 200, 2 when it cannot be "
+      "reached");
+  invoke->add_option("--address", invoke_flags.address, "host:port of the invoke endpoint")
+      ->capture_default_str();
+  invoke->add_option("--function", invoke_flags.function, "Function name in the path")
+      ->capture_default_str();
+  invoke->add_option("--event", invoke_flags.event,
+                     "A file holding the event, or - for stdin (default: {})")
+      ->type_name("FILE|-");
+
   SandboxInitFlags sandbox_flags;
   CLI::App* sandbox = app.add_subcommand("sandbox-init", "");  // internal: no description, hidden
   sandbox->group("");
@@ -465,6 +517,10 @@ int Main(int argc, char** argv) {
   if (sandbox->parsed()) return SandboxInit(sandbox_flags);
   if (serve->parsed()) return Serve(serve_flags);
   if (compare->parsed()) return Compare(compare_flags);
+  if (invoke->parsed()) {
+    InitCurlOnce();
+    return Invoke(invoke_flags);
+  }
   return Run(run_flags);
 }
 

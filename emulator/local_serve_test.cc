@@ -183,6 +183,29 @@ TEST(LocalServeTest, AFunctionErrorCarriesTheHeaderAndKeepsTheEnvironment) {
   EXPECT_NE(served.log().find("\tStatus: error\tError Type: Function.Custom"), std::string::npos);
 }
 
+TEST(LocalServeTest, InvokeIsAClientForServe) {
+  PythonFunction fn;
+  Served served(fn.path(), kPython);
+  // "http://127.0.0.1:PORT/2015-03-31/..." -> "127.0.0.1:PORT"
+  std::string address = served.url().substr(7, served.url().find("/2015") - 7);
+  std::string event = fn.path() + "/../invoke-event.json";
+  WriteTestFile(event, R"({"k":"v"})");
+  auto ok = RunCaptured({kLocal, "invoke", "--address", address, "--event", event},
+                        TestEnvironment());
+  EXPECT_EQ(ok.status.code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "{\"k\":\"v\"}\n");
+  WriteTestFile(event, R"({"action":"error"})");
+  auto failed = RunCaptured({kLocal, "invoke", "--address", address, "--event", event},
+                            TestEnvironment());
+  EXPECT_EQ(failed.status.code, 1);
+  EXPECT_NE(failed.out.find(R"("errorType":"Custom")"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.err.find("X-Amz-Function-Error: Unhandled"), std::string::npos) << failed.err;
+  auto nobody = RunCaptured({kLocal, "invoke", "--address", "127.0.0.1:1"}, TestEnvironment());
+  EXPECT_EQ(nobody.status.code, 2);
+  EXPECT_NE(nobody.err.find("anysnap-local: invoking 127.0.0.1:1: "), std::string::npos)
+      << nobody.err;
+}
+
 TEST(LocalServeTest, ARuntimeThatDiesAnswersExitErrorAndTheNextInvokeGetsANewEnvironment) {
   PythonFunction fn;
   Served served(fn.path(), kPython);
