@@ -396,3 +396,101 @@ TEST(DelegatorStartTest, RefusesNonLoopbackUnlessForced) {
 
 }  // namespace
 }  // namespace anysnap
+
+namespace anysnap {
+namespace {
+
+// Faults from either side (docs/reliability.md lists each with its behaviour).
+
+TEST_F(DelegatorTest, UpstreamErrorStatusesReachTheRuntimeUnchanged) {
+  upstream_.set_script([](HttpRequest& req, RequestBody& body, ResponseWriter& out) {
+    (void)body.ReadAll(1 << 20);
+    int status = std::stoi(req.target.substr(req.target.rfind('/') + 1));
+    out.Respond(status, {{"Content-Type", "application/json"}},
+                R"({"errorType":"E)" + std::to_string(status) + R"(","errorMessage":"m"})");
+  });
+  for (int status : {500, 403, 404, 410, 413}) {
+    auto r = RoundTrip(addr(), BuildRequest("POST", "/2018-06-01/runtime/invocation/x/response/" +
+                                                        std::to_string(status),
+                                            {}, "{}"));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, status);
+    EXPECT_EQ(r->body, R"({"errorType":"E)" + std::to_string(status) + R"(","errorMessage":"m"})");
+  }
+}
+
+TEST_F(DelegatorTest, ASlowUpstreamIsWaitedFor) {
+  upstream_.set_script([](HttpRequest&, RequestBody&, ResponseWriter& out) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    out.Respond(200, {}, "late but fine");
+  });
+  auto r = RoundTrip(addr(), BuildRequest("GET", "/2018-06-01/runtime/invocation/next", {}, ""));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "late but fine");
+}
+
+TEST_F(DelegatorTest, ABodyShorterThanDeclaredNeverReachesUpstreamWhole) {
+  auto fd = ConnectTcp(addr());
+  ASSERT_TRUE(fd.ok());
+  ASSERT_TRUE(SendAll(fd->get(), "POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\n"
+                                 "Host: x\r\nContent-Length: 100\r\n\r\nabc")
+                  .ok());
+  ::shutdown(fd->get(), SHUT_WR);
+  testing::ReadUntilClose(fd->get());
+  for (const SeenRequest& seen : upstream_.seen()) EXPECT_NE(seen.body.size(), 100u);
+  // The delegator carries on.
+  auto r = RoundTrip(addr(), BuildRequest("GET", "/after", {}, ""));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(DelegatorTest, BytesBeyondTheDeclaredLengthAreTheNextRequest) {
+  auto fd = ConnectTcp(addr());
+  ASSERT_TRUE(fd.ok());
+  ASSERT_TRUE(SendAll(fd->get(), "POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\n"
+                                 "Host: x\r\nContent-Length: 3\r\n\r\nabcNOT A REQUEST\r\n\r\n")
+                  .ok());
+  std::string got = testing::ReadUntilClose(fd->get());
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK", 0), 0u) << got;  // the declared request
+  EXPECT_NE(got.find("HTTP/1.1 400 Bad Request"), std::string::npos) << got;  // the rest
+  auto seen = upstream_.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].body, "abc");
+}
+
+TEST_F(DelegatorTest, HalfARequestThenCloseReachesNothing) {
+  {
+    auto fd = ConnectTcp(addr());
+    ASSERT_TRUE(fd.ok());
+    ASSERT_TRUE(SendAll(fd->get(), "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHo").ok());
+  }  // closed
+  auto r = RoundTrip(addr(), BuildRequest("GET", "/after", {}, ""));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  auto seen = upstream_.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].target, "/after");
+}
+
+TEST_F(DelegatorTest, TwoHundredConnectionsAtOnceAreAllAnswered) {
+  constexpr int kClients = 200;
+  std::vector<UniqueFd> fds;
+  for (int i = 0; i < kClients; ++i) {
+    auto fd = ConnectTcp(addr());
+    ASSERT_TRUE(fd.ok()) << i;
+    fds.push_back(std::move(*fd));
+  }
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(SendAll(fds[i].get(), BuildRequest("GET", "/c/" + std::to_string(i), {}, "")).ok());
+  }
+  int ok = 0;
+  for (int i = 0; i < kClients; ++i) {
+    auto r = ReadResponse(fds[i].get());
+    ok += r.ok() && r->status == 200 && r->body == "upstream saw GET /c/" + std::to_string(i);
+  }
+  EXPECT_EQ(ok, kClients);
+}
+
+}  // namespace
+}  // namespace anysnap
