@@ -84,7 +84,10 @@ class CriuBackend final : public SnapshotBackend {
     const std::string log = settings_.image_dir + "/dump.log";
     Status dumped = RunCriu(
         {settings_.criu, "dump", "-t", std::to_string(root), "-D", settings_.image_dir, "-o",
-         log, "-v2", "--tcp-established", "--external",
+         log, "-v2", "--tcp-established",
+         // The environment's network namespace is its own and the tree is
+         // frozen while it is dumped: nothing to lock (and no iptables needed).
+         "--network-lock", "skip", "--external",
          "net[" + std::to_string((*env)->netns().inode()) + "]:" + kNetLabel},
         log, host_env_);
     taken.snapshot_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -104,7 +107,7 @@ class CriuBackend final : public SnapshotBackend {
       SandboxSpec sandbox;  // joins the cgroup, then becomes criu
       sandbox.cgroup_procs = context.cgroup_procs;
       sandbox.argv = {settings_.criu, "restore", "-D", settings_.image_dir, "-o", log, "-v2",
-                      "--tcp-close",
+                      "--tcp-established",
                       // criu's stdout (the new output pipe) replaces the dumped one.
                       "--inherit-fd", "fd[1]:pipe:[" + std::to_string(output_inode_) + "]",
                       // criu's stdin is the new network namespace.

@@ -262,6 +262,14 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
     o.criu.image_dir = images;
     notes_.push_back("snapshot: criu (" + f.criu + "), image in " + images +
                      "; no mount namespace, so code and layer keep their host paths");
+    // CRIU cannot checkpoint a seccomp user-notification listener, which the
+    // audit keeps open in the wrapper: it stays off unless asked for.
+    if (!spec.exec_wrapper.empty() && fn.overrides.count("ANYSNAP_AUDIT") == 0) {
+      fn.overrides["ANYSNAP_AUDIT"] = "off";
+      notes_.push_back(
+          "the snapshot-safety audit is off: criu cannot checkpoint its seccomp listener "
+          "(use --snapshot freeze to see the audit's report)");
+    }
     return Status::Ok();
   }
   if (!hierarchy.ok()) {

@@ -62,6 +62,12 @@ EnvMap LambdaEnvironment(const FunctionSettings& function, const HostPort& runti
   if (!function.layer_dir.empty()) {
     path += ":" + function.layer_dir + "/bin";
     libraries += ":" + function.layer_dir + "/lib";
+    // The wrapper points runtimes at /opt's hook clients; a layer that stays
+    // at its host path (no mount namespace) is pointed at here.
+    if (function.layer_dir != "/opt") {
+      env["NODE_PATH"] = function.layer_dir + "/nodejs/node_modules";
+      env["PYTHONPATH"] = function.layer_dir + "/python";
+    }
   }
   env["PATH"] = path;
   env["LD_LIBRARY_PATH"] = libraries;

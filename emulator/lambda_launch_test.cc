@@ -53,6 +53,8 @@ TEST(LambdaLaunchTest, LayerStandsInForOpt) {
   EnvMap env = LambdaEnvironment(f, kApi, "");
   EXPECT_EQ(env["PATH"], "/usr/local/bin:/usr/bin:/bin:/tmp/layer/bin");
   EXPECT_EQ(env["LD_LIBRARY_PATH"], "/work/fn:/work/fn/lib:/tmp/layer/lib");
+  EXPECT_EQ(env["NODE_PATH"], "/tmp/layer/nodejs/node_modules");
+  EXPECT_EQ(env["PYTHONPATH"], "/tmp/layer/python");
   EXPECT_EQ(env.count("AWS_LAMBDA_EXEC_WRAPPER"), 0u);
 }
 
