@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Records `anysnap-local compare` for the Node.js and Python samples (cold
 # on-demand starts vs restores from a snapshot, time to first response) in the
-# local-compare section of bench/RESULTS.md, labelled with the snapshot backend
-# used (criu when `criu check` passes, else freeze).
+# local-compare section of bench/RESULTS.md, with each snapshot backend this
+# machine can run: freeze always, criu when `criu check` passes.
 #
 # Usage: bench/run_compare_bench.sh [--runs N] [--no-record]
 # Needs what scripts/run-sample.sh needs. A few minutes on 2 vCPUs.
@@ -20,17 +20,25 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+backends=freeze
+criu_version=""
+if command -v criu >/dev/null 2>&1 && criu check >/dev/null 2>&1; then
+  backends="criu freeze"
+  criu_version=$(criu --version | head -n 1)
+fi
 tables=""
 for sample in nodejs python; do
-  out=$("$root/scripts/run-sample.sh" --sample "$sample" -n "$runs" 2>/dev/null)
-  echo "$out"
-  tables="$tables
-### samples/$sample
+  for backend in $backends; do
+    out=$("$root/scripts/run-sample.sh" --sample "$sample" -n "$runs" --snapshot "$backend" 2>/dev/null)
+    echo "$out"
+    tables="$tables
+### samples/$sample, $backend
 
 \`\`\`
 $out
 \`\`\`
 "
+  done
 done
 [ "$record" = 1 ] || exit 0
 
@@ -48,6 +56,7 @@ bound that leaves out reading the snapshot's memory back; criu restores for real
 - Machine: $(uname -sr), $(uname -m), $(nproc) vCPUs
 - Commit: $(git -C "$root" rev-parse --short HEAD)
 - Command: \`bench/run_compare_bench.sh --runs $runs\`
+- CRIU: ${criu_version:-not usable here (criu check fails or criu is missing): freeze only}
 $tables
 <!-- /local-compare -->"
 "$root/bench/record_section.sh" "$root/bench/RESULTS.md" local-compare "$section"
