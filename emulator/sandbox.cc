@@ -156,6 +156,10 @@ int RunSandboxInit(const SandboxSpec& spec) {
     return Fail("enter the network namespace", errno);
   }
   if (spec.netns_fd >= 0) ::close(spec.netns_fd);
+  // A Lambda environment starts with stdin, stdout and stderr only: whatever
+  // anysnap-local itself inherited (a test runner's log, a terminal's extra
+  // descriptors) stays out of it, and out of a checkpoint.
+  ::close_range(3, ~0U, 0);
   if (!spec.pid_namespace) ExecRuntime(spec);
 
   int status_pipe[2];
