@@ -22,12 +22,6 @@ using std::chrono::milliseconds;
 // How much of a priming error's body is read for its message.
 constexpr size_t kMaxErrorBody = 64 * 1024;
 
-std::string Millis(Clock::duration d) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f", std::chrono::duration<double, std::milli>(d).count());
-  return buf;
-}
-
 int64_t WallMillis() {
   return std::chrono::duration_cast<milliseconds>(WallClock::now().time_since_epoch()).count();
 }
@@ -172,7 +166,7 @@ void Lifecycle::EnterRunning() {
 bool Lifecycle::InterceptNext(ResponseWriter& out) {
   std::unique_lock<std::mutex> lock(mu_);
   if (phase_ == Phase::kInit) {
-    const std::string since = Millis(Clock::now() - options_.start);
+    const std::string since = FormatMillis(Clock::now() - options_.start);
     channel_.CloseRegistration();
     if (!HasWork()) {
       EnterRunning();
@@ -232,13 +226,15 @@ bool Lifecycle::InterceptRestoreNext(ResponseWriter& out) {
       lock.unlock();
       channel_.Finish();
       (void)AtSnapshotPoint("restore/next");  // cannot fail here: HasWork() says so
-      Log().Info("the runtime called restore/next itself " + Millis(Clock::now() - options_.start) +
+      Log().Info("the runtime called restore/next itself " +
+                 FormatMillis(Clock::now() - options_.start) +
                  " ms after start: forwarded, the snapshot is taken there");
       return false;
     }
     phase_ = Phase::kHolding;
   }
-  Log().Info("the runtime called restore/next itself " + Millis(Clock::now() - options_.start) +
+  Log().Info("the runtime called restore/next itself " +
+             FormatMillis(Clock::now() - options_.start) +
              " ms after start: anysnap's hooks run around it");
   if (!options_.prime_events.empty()) {
     Log().Warn(
@@ -372,7 +368,7 @@ void Lifecycle::Release() {
   std::lock_guard<std::mutex> lock(mu_);
   if (state_.restoring) {
     Log().Info("restore to the runtime's first invocation/next forwarded: " +
-               Millis(Clock::now() - restored_at_) + " ms");
+               FormatMillis(Clock::now() - restored_at_) + " ms");
   } else {
     Log().Info("init steps done: the runtime's invocation/next is forwarded");
   }
@@ -409,7 +405,7 @@ Status Lifecycle::Prime() {
         return Status::Failed(where + ": the function failed: " + pending_->outcome.message());
       }
     }
-    std::string took = Millis(Clock::now() - round_start);
+    std::string took = FormatMillis(Clock::now() - round_start);
     curve += (curve.empty() ? "" : ", ") + took;
     Log().Info("priming round " + std::to_string(round) + " of " + std::to_string(rounds) + ": " +
                Plural(count, "event") + " in " + took + " ms");
@@ -446,7 +442,7 @@ Status Lifecycle::RunHooks(std::string_view phase, const std::vector<HookSpec>& 
       const std::string name = QuoteForMessage(hook->text, 120);
       if (!s.ok()) return s.WithPrefix("hook " + name + " ");
       Log().Info(std::string(phase) + ": hook " + name + " succeeded in " +
-                 Millis(Clock::now() - start) + " ms");
+                 FormatMillis(Clock::now() - start) + " ms");
     }
     return Status::Ok();
   };
@@ -466,7 +462,7 @@ Status Lifecycle::BeforeSnapshot(bool with_preload, bool with_hooks) {
     const Clock::time_point start = Clock::now();
     Status s = RunHooks(kBeforeSnapshotPhase, options_.before_snapshot, options_.before_timeout);
     if (!s.ok()) return s.WithPrefix("before-snapshot ");
-    Log().Info("before-snapshot hooks done in " + Millis(Clock::now() - start) + " ms");
+    Log().Info("before-snapshot hooks done in " + FormatMillis(Clock::now() - start) + " ms");
   }
   if (with_preload && !options_.preload.empty()) {
     SetStage("while preloading");
@@ -479,7 +475,7 @@ Status Lifecycle::BeforeSnapshot(bool with_preload, bool with_hooks) {
       Log().Warn("ANYSNAP_PRELOAD: cannot read " + problem);
     }
     Log().Info("preload: " + Plural(stats.files, "file") + ", " + std::to_string(stats.bytes) +
-               " bytes in " + Millis(Clock::now() - start) + " ms" +
+               " bytes in " + FormatMillis(Clock::now() - start) + " ms" +
                (stats.problems.empty()
                     ? ""
                     : "; " + Plural(stats.problems.size(), "path") + " could not be read"));
@@ -525,7 +521,7 @@ Status Lifecycle::AfterRestore() {
   const Clock::time_point start = Clock::now();
   Status s = RunHooks(kAfterRestorePhase, options_.after_restore, options_.after_timeout);
   if (!s.ok()) return s.WithPrefix("after-restore ");
-  Log().Info("after-restore hooks done in " + Millis(Clock::now() - start) + " ms");
+  Log().Info("after-restore hooks done in " + FormatMillis(Clock::now() - start) + " ms");
   return Status::Ok();
 }
 

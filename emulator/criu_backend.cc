@@ -66,30 +66,21 @@ class CriuBackend final : public SnapshotBackend {
     std::error_code ec;
     std::filesystem::create_directories(settings_.image_dir, ec);
     if (ec) return Status::IoError("mkdir " + settings_.image_dir + ": " + ec.message());
-    auto env = factory_();
-    if (!env.ok()) return env.status();
-    FunctionEnvironment::InitEnd end = (*env)->WaitForInitEnd(init_limit_);
-    if (end != FunctionEnvironment::InitEnd::kReady) {
-      *failure = DescribeInitFailure(**env, end, init_limit_);
-      (*env)->Kill();
-      return Status::Aborted("the function's init failed: " + failure->error_type);
-    }
     SnapshotTaken taken;
-    taken.init_started = (*env)->started();
-    taken.init_ended = *(*env)->init_ended_at();
+    auto env = InitToSnapshotPoint(factory_, init_limit_, failure, &taken);
+    if (!env.ok()) return env.status();
     pid_t root = (*env)->namespace_init_pid();
     if (root <= 0) return Status::Internal("the environment's PID namespace init is gone");
     output_inode_ = (*env)->output_pipe_inode();
     Clock::time_point t0 = Clock::now();
     const std::string log = settings_.image_dir + "/dump.log";
-    Status dumped = RunCriu(
-        {settings_.criu, "dump", "-t", std::to_string(root), "-D", settings_.image_dir, "-o",
-         log, "-v2", "--tcp-established",
-         // The environment's network namespace is its own and the tree is
-         // frozen while it is dumped: nothing to lock (and no iptables needed).
-         "--network-lock", "skip", "--external",
-         "net[" + std::to_string((*env)->netns().inode()) + "]:" + kNetLabel},
-        log, host_env_);
+    Status dumped = RunCriu({settings_.criu, "dump", "-t", std::to_string(root), "-D",
+                             settings_.image_dir, "-o", log, "-v2", "--tcp-established",
+                             // The environment's network namespace is its own and the tree is
+                             // frozen while it is dumped: nothing to lock (and no iptables needed).
+                             "--network-lock", "skip", "--external",
+                             "net[" + std::to_string((*env)->netns().inode()) + "]:" + kNetLabel},
+                            log, host_env_);
     taken.snapshot_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     (*env)->Kill();  // the dump ended the tree; this ends the rest
     if (!dumped.ok()) return dumped;
@@ -99,7 +90,8 @@ class CriuBackend final : public SnapshotBackend {
   Result<RestoredEnvironment> Restore(InitFailure*) override {
     RestoredEnvironment restored;
     restored.restore_started = Clock::now();
-    const std::string log = settings_.image_dir + "/restore-" + std::to_string(++restores_) + ".log";
+    const std::string log =
+        settings_.image_dir + "/restore-" + std::to_string(++restores_) + ".log";
     auto command = [&](const FunctionEnvironment::RestoreContext& context) -> Result<SpawnOptions> {
       if (context.netns == nullptr) {
         return Status::Unavailable("criu restores need a network namespace per environment");
@@ -158,7 +150,8 @@ Status CheckCriu(const std::string& criu) {
   UniqueFd read_end(fds[0]), write_end(fds[1]);
   spawn.stdout_fd = spawn.stderr_fd = write_end.get();
   auto child = ChildProcess::Spawn(spawn);
-  if (!child.ok()) return Status::NotFound(criu + " is not installed (" + child.status().message() + ")");
+  if (!child.ok())
+    return Status::NotFound(criu + " is not installed (" + child.status().message() + ")");
   write_end.Reset();
   std::string said;
   char buf[4096];

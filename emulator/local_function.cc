@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "anysnap/log.h"
 #include "anysnap/runtime_api.h"
 #include "anysnap/uuid.h"
 
@@ -13,12 +14,6 @@ namespace anysnap {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Seconds(std::chrono::milliseconds ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f", static_cast<double>(ms.count()) / 1000.0);
-  return buf;
-}
 
 std::string ErrorMessageOf(const std::string& document) {
   rapidjson::Document doc;
@@ -91,7 +86,8 @@ Status LocalFunction::Start(InitFailure* failure) {
                   "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: success\n",
                   MillisecondsBetween(taken->init_started, taken->init_ended));
     Log(line);
-    std::snprintf(line, sizeof(line), "anysnap-local: snapshot taken in %.2f ms (", taken->snapshot_ms);
+    std::snprintf(line, sizeof(line), "anysnap-local: snapshot taken in %.2f ms (",
+                  taken->snapshot_ms);
     Log(std::string(line) + std::string(backend_->caveat()) + ")\n");
     return Status::Ok();
   }
@@ -122,9 +118,8 @@ void LocalFunction::Stop() {
 void LocalFunction::Admit() {
   std::unique_lock<std::mutex> lock(admit_mu_);
   uint64_t ticket = next_ticket_++;
-  admit_cv_.wait(lock, [&] {
-    return ticket == serving_ticket_ && running_ < o_.environment.max_concurrency;
-  });
+  admit_cv_.wait(
+      lock, [&] { return ticket == serving_ticket_ && running_ < o_.environment.max_concurrency; });
   ++serving_ticket_;
   ++running_;
   admit_cv_.notify_all();
@@ -165,15 +160,15 @@ LocalFunction::Acquired LocalFunction::Acquire(const std::string& request_id) {
     a.env = restored->env;
     a.start = InvokeResult::Start::kRestored;
     a.restored = std::move(*restored);
-    Log("anysnap-local: restored a new execution environment (" +
-        std::string(backend_->caveat()) + ")\n");
+    Log("anysnap-local: restored a new execution environment (" + std::string(backend_->caveat()) +
+        ")\n");
   } else {
     auto env = NewEnvironment("on-demand");
     if (!env.ok()) {
       // Lambda: "Error: fork/exec /var/task/bootstrap: no such file or directory".
       a.failure.error_type = "Runtime.InvalidEntrypoint";
-      a.failure.body = ErrorDocument(a.failure.error_type, "RequestId: " + request_id +
-                                                               " Error: " + env.status().message());
+      a.failure.body = ErrorDocument(
+          a.failure.error_type, "RequestId: " + request_id + " Error: " + env.status().message());
       return a;
     }
     a.env = std::move(*env);
@@ -222,7 +217,7 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
       FunctionEnvironment::InitEnd end = a.env->WaitForInitEnd(o_.init_timeout);
       if (end == FunctionEnvironment::InitEnd::kTimedOut) {
         a.env->Kill("Sandbox.Timedout", "RequestId: " + id + " Error: Init timed out after " +
-                                            Seconds(o_.init_timeout) + " seconds");
+                                            FormatSeconds(o_.init_timeout) + " seconds");
       }
     }
     answer = future.get();
@@ -257,9 +252,9 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
           MillisecondsBetween(a.env->started(), a.env->init_ended_at().value_or(done));
     }
     if (a.restored) {
-      Clock::time_point ready =
-          std::max(a.restored->resumed,
-                   FirstNextSince(calls, a.restored->restore_started).value_or(a.restored->resumed));
+      Clock::time_point ready = std::max(
+          a.restored->resumed,
+          FirstNextSince(calls, a.restored->restore_started).value_or(a.restored->resumed));
       result.figures.restore_duration_ms = MillisecondsBetween(a.restored->restore_started, ready);
     }
   }

@@ -7,9 +7,10 @@
 #include <optional>
 #include <random>
 
-#include "anysnap/http.h"
-#include "anysnap/uuid.h"
 #include "anysnap/child_process.h"
+#include "anysnap/http.h"
+#include "anysnap/log.h"
+#include "anysnap/uuid.h"
 #include "process_tree.h"
 #include "runtime_api_server.h"
 
@@ -73,12 +74,6 @@ struct WaitOutcome {
   bool in_init = false;     // kTimedOut: before the event was delivered
   Clock::time_point at;     // when it was noticed
 };
-
-std::string Seconds(milliseconds ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f", static_cast<double>(ms.count()) / 1000.0);
-  return buf;
-}
 
 class LocalRun {
  public:
@@ -306,9 +301,9 @@ class LocalRun {
       case WaitOutcome::Kind::kTimedOut: {
         outcome.error_type = "Sandbox.Timedout";
         std::string message = w.in_init ? "RequestId: " + id + " Error: Init timed out after " +
-                                              Seconds(o_.init_timeout) + " seconds"
+                                              FormatSeconds(o_.init_timeout) + " seconds"
                                         : "RequestId: " + id + " Error: Task timed out after " +
-                                              Seconds(o_.timeout) + " seconds";
+                                              FormatSeconds(o_.timeout) + " seconds";
         outcome.body = ErrorDocument(outcome.error_type, message);
         Log(message + "\n");
         break;

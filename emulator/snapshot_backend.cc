@@ -6,18 +6,13 @@
 #include <thread>
 
 #include "anysnap/http.h"
+#include "anysnap/log.h"
 
 namespace anysnap {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Seconds(std::chrono::milliseconds ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f", static_cast<double>(ms.count()) / 1000.0);
-  return buf;
-}
 
 double MillisecondsSince(Clock::time_point from) {
   return std::chrono::duration<double, std::milli>(Clock::now() - from).count();
@@ -41,17 +36,9 @@ class FreezeBackend final : public SnapshotBackend {
   }
 
   Result<SnapshotTaken> TakeSnapshot(InitFailure* failure) override {
-    auto env = factory_();
-    if (!env.ok()) return env.status();
-    FunctionEnvironment::InitEnd end = (*env)->WaitForInitEnd(init_limit_);
-    if (end != FunctionEnvironment::InitEnd::kReady) {
-      *failure = DescribeInitFailure(**env, end, init_limit_);
-      (*env)->Kill();
-      return Status::Aborted("the function's init failed: " + failure->error_type);
-    }
     SnapshotTaken taken;
-    taken.init_started = (*env)->started();
-    taken.init_ended = *(*env)->init_ended_at();
+    auto env = InitToSnapshotPoint(factory_, init_limit_, failure, &taken);
+    if (!env.ok()) return env.status();
     Clock::time_point t0 = Clock::now();
     Status frozen = (*env)->Freeze();
     if (!frozen.ok()) {
@@ -125,6 +112,22 @@ class FreezeBackend final : public SnapshotBackend {
 
 }  // namespace
 
+Result<std::shared_ptr<FunctionEnvironment>> InitToSnapshotPoint(
+    const SnapshotBackend::EnvironmentFactory& factory, std::chrono::milliseconds init_limit,
+    InitFailure* failure, SnapshotTaken* taken) {
+  auto env = factory();
+  if (!env.ok()) return env.status();
+  FunctionEnvironment::InitEnd end = (*env)->WaitForInitEnd(init_limit);
+  if (end != FunctionEnvironment::InitEnd::kReady) {
+    *failure = DescribeInitFailure(**env, end, init_limit);
+    (*env)->Kill();
+    return Status::Aborted("the function's init failed: " + failure->error_type);
+  }
+  taken->init_started = (*env)->started();
+  taken->init_ended = *(*env)->init_ended_at();
+  return env;
+}
+
 InitFailure DescribeInitFailure(FunctionEnvironment& env, FunctionEnvironment::InitEnd end,
                                 std::chrono::milliseconds limit) {
   InitFailure f;
@@ -151,7 +154,8 @@ InitFailure DescribeInitFailure(FunctionEnvironment& env, FunctionEnvironment::I
     }
     case FunctionEnvironment::InitEnd::kTimedOut:
       f.error_type = "Sandbox.Timedout";
-      f.body = ErrorDocument(f.error_type, "Init timed out after " + Seconds(limit) + " seconds");
+      f.body =
+          ErrorDocument(f.error_type, "Init timed out after " + FormatSeconds(limit) + " seconds");
       break;
     case FunctionEnvironment::InitEnd::kReady:
       break;

@@ -110,6 +110,14 @@ std::unique_ptr<SnapshotBackend> MakeCriuBackend(SnapshotBackend::EnvironmentFac
                                                  CriuSettings settings,
                                                  std::chrono::milliseconds init_limit);
 
+// Starts an environment with `factory` and waits (up to `init_limit`) for its
+// init to end at the snapshot point; fills `taken`'s init times. When init
+// fails the environment is killed, `failure` says why, and the result is
+// Aborted.
+Result<std::shared_ptr<FunctionEnvironment>> InitToSnapshotPoint(
+    const SnapshotBackend::EnvironmentFactory& factory, std::chrono::milliseconds init_limit,
+    InitFailure* failure, SnapshotTaken* taken);
+
 // The InitFailure of an environment whose init did not end well.
 InitFailure DescribeInitFailure(FunctionEnvironment& env, FunctionEnvironment::InitEnd end,
                                 std::chrono::milliseconds limit);

@@ -150,4 +150,16 @@ Logger& Log() {
   return *logger;
 }
 
+std::string FormatMillis(std::chrono::duration<double, std::milli> d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", d.count());
+  return buf;
+}
+
+std::string FormatSeconds(std::chrono::duration<double> d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", d.count());
+  return buf;
+}
+
 }  // namespace anysnap

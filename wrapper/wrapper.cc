@@ -34,12 +34,6 @@ std::vector<std::string_view> SplitPathList(std::string_view list) {
   return items;
 }
 
-std::string Millis(Clock::duration d) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f", std::chrono::duration<double, std::milli>(d).count());
-  return buf;
-}
-
 std::string RandomHex(size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   size_t got = 0;
@@ -283,8 +277,8 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
     }
   }
   Log().Info("runtime host " + command[0] + " started (pid " + std::to_string(runtime.pid()) +
-             ") " + Millis(Clock::now() - start) + " ms after wrapper start; Runtime API via " +
-             d.address().ToString());
+             ") " + FormatMillis(Clock::now() - start) +
+             " ms after wrapper start; Runtime API via " + d.address().ToString());
 
   sigset_t signals;
   sigemptyset(&signals);

@@ -9,6 +9,7 @@
 #define ANYSNAP_LOG_H_
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +66,11 @@ class Logger {
 
 // The process-wide logger.
 Logger& Log();
+
+// Durations as log lines and reports print them: "12.34" milliseconds or
+// seconds, with two decimals.
+std::string FormatMillis(std::chrono::duration<double, std::milli> d);
+std::string FormatSeconds(std::chrono::duration<double> d);
 
 // Appends `s` to `out` as the body of a JSON string (no quotes added).
 void AppendJsonEscaped(std::string& out, std::string_view s);
