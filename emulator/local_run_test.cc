@@ -20,6 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::CountOccurrences;
+using testing::kLocal;
 using testing::ReadTestFile;
 using testing::RunCaptured;
 using testing::ScratchDir;
@@ -27,7 +28,6 @@ using testing::TestEnvironment;
 using testing::WriteBashRuntime;
 using testing::WriteTestFile;
 
-const std::string kLocal = std::string(ANYSNAP_BIN_DIR) + "/anysnap-local";
 const std::string kWrapper = std::string(ANYSNAP_BIN_DIR) + "/anysnap-wrapper";
 
 // Reads a line piece by piece; each call consumes what it matched and says

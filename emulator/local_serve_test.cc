@@ -23,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::CountOccurrences;
+using testing::kLocal;
 using testing::ReadTestFile;
 using testing::RunCaptured;
 using testing::ScratchDir;
@@ -30,7 +31,6 @@ using testing::TestEnvironment;
 using testing::WriteBashRuntime;
 using testing::WriteTestFile;
 
-const std::string kLocal = std::string(ANYSNAP_BIN_DIR) + "/anysnap-local";
 const std::string kPythonFixture = std::string(ANYSNAP_SOURCE_DIR) + "/tests/fixtures/python/runtime.py";
 // Bounds a wait so that a broken server fails a test instead of hanging it.
 constexpr auto kPatience = 60s;

@@ -12,6 +12,9 @@
 
 namespace anysnap::testing {
 
+// The built anysnap-local, which the black-box tests run.
+inline const std::string kLocal = std::string(ANYSNAP_BIN_DIR) + "/anysnap-local";
+
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on
 // destruction. Aborts the test binary when it cannot be made.
 class ScratchDir {
