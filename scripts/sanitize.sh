@@ -38,8 +38,7 @@ for kind in $kinds; do
         run build-asan -DANYSNAP_SANITIZE=ON anysnap-wrapper anysnap-delegator anysnap-layer \
           anysnap-plain-runtime core_test delegator_test hook_channel_test wrapper_test \
           layer_test runtime_api_server_test config_hostile_test fault_test fault_blackbox_test \
-          security_test \
-          wrapper_blackbox_test lifecycle_blackbox_test soak_test
+          security_test wrapper_blackbox_test lifecycle_blackbox_test soak_test
       ;;
     tsan)
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
