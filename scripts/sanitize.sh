@@ -6,8 +6,8 @@
 #         black-box, fault, security and soak tests. The black-box tests run the
 #         sanitized anysnap-wrapper, so LeakSanitizer checks it at every exit.
 #   tsan  build-tsan/, ThreadSanitizer (-DANYSNAP_TSAN=ON): the threaded parts
-#         (HTTP server, upstream client, delegator, hook channel, lifecycle,
-#         fault tests).
+#         (HTTP server, upstream client, delegator, hook channel, lifecycle) and
+#         the black-box and fault tests, which run the wrapper under TSan too.
 # Any sanitizer report fails the test that caused it, hence the script.
 #
 # Usage: scripts/sanitize.sh [asan] [tsan]   (both by default)
@@ -43,7 +43,8 @@ for kind in $kinds; do
     tsan)
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
         run build-tsan -DANYSNAP_TSAN=ON anysnap-wrapper core_test delegator_test \
-          hook_channel_test fault_test lifecycle_blackbox_test
+          hook_channel_test fault_test lifecycle_blackbox_test wrapper_blackbox_test \
+          fault_blackbox_test
       ;;
     *) echo "sanitize: unknown kind $kind (asan, tsan)" >&2; exit 2 ;;
   esac
