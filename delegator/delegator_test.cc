@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "http_test_client.h"
+#include "scripted_upstream.h"
 
 namespace anysnap {
 namespace {
@@ -19,56 +20,8 @@ using testing::ReadResponse;
 using testing::RoundTrip;
 using testing::TestResponse;
 
-// What the upstream saw of one request.
-struct SeenRequest {
-  std::string method, target;
-  HttpHeaders headers;
-  std::string body;
-  HttpHeaders trailers;
-};
-
-// An upstream whose answers each test scripts; it records what it received.
-class ScriptedUpstream : public HttpHandler {
- public:
-  using Script = std::function<void(HttpRequest&, RequestBody&, ResponseWriter&)>;
-
-  void Handle(HttpRequest& req, RequestBody& body, ResponseWriter& out) override {
-    Script script;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      script = script_;
-    }
-    if (script) {
-      script(req, body, out);
-      return;
-    }
-    auto all = body.ReadAll(64 << 20);
-    Record(req, all.ok() ? *all : "", body.trailers());
-    out.Respond(200, {{"Content-Type", "application/octet-stream"}, {"X-Upstream", "yes"}},
-                "upstream saw " + req.method + " " + req.target);
-  }
-
-  void Record(const HttpRequest& req, std::string body, const HttpHeaders& trailers) {
-    std::lock_guard<std::mutex> lock(mu_);
-    seen_.push_back({req.method, req.target, req.headers, std::move(body), trailers});
-    cv_.notify_all();
-  }
-  void set_script(Script s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    script_ = std::move(s);
-  }
-  std::vector<SeenRequest> seen() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return seen_;
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-
- private:
-  Script script_;
-  std::vector<SeenRequest> seen_;
-};
+using testing::ScriptedUpstream;
+using testing::SeenRequest;
 
 class DelegatorTest : public ::testing::Test {
  protected:
