@@ -56,6 +56,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 machine="$(uname -sr), $(uname -m), $cpu, $(nproc) vCPUs, $mem"
 # The header lines of the sections written here.
 provenance() {
+  # shellcheck disable=SC2016 # the backquotes are Markdown
   printf -- '- Date: %s\n- Machine: %s\n- Load average before: %s\n- Commit: %s\n- Command: `%s`, which runs `%s`\n' \
     "$(date -u +%Y-%m-%dT%H:%MZ)" "$machine" "$(cut -d' ' -f1-3 /proc/loadavg)" "$commit" "$command" "$1"
 }
