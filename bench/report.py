@@ -60,8 +60,8 @@ def micro(path):
     doc = json.load(open(path))
     ctx = doc["context"]
     lines = [
-        "| benchmark | time per op | CPU per op | iterations | throughput |",
-        "|---|---:|---:|---:|---:|",
+        "| benchmark | time per op | CPU per op | throughput |",
+        "|---|---:|---:|---:|",
     ]
     for b in doc["benchmarks"]:
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
@@ -72,11 +72,12 @@ def micro(path):
             rate = "%.0f MB/s" % (b["bytes_per_second"] / 1e6)
         elif "items_per_second" in b:
             rate = "%.1f M headers/s" % (b["items_per_second"] / 1e6)
-        lines.append("| `%s` | %.0f %s | %.0f %s | %d | %s |" % (
-            b["name"], b["real_time"], unit, b["cpu_time"], unit, b["iterations"], rate))
-    build = ctx.get("library_build_type", "?")
-    return "\n".join(lines) + "\n\nGoogle Benchmark %s library build; %s CPUs at %s MHz.\n" % (
-        build, ctx.get("num_cpus", "?"), ctx.get("mhz_per_cpu", "?"))
+        name = b.get("run_name", b["name"]).replace("/real_time", " (wall clock)")
+        lines.append("| `%s` | %.0f %s | %.0f %s | %s |" % (
+            name, b["real_time"], unit, b["cpu_time"], unit, rate))
+    return "\n".join(lines) + "\n\n%s CPUs at %s MHz. The timed code is built RelWithDebInfo (-O2); " \
+        "Debian's libbenchmark reports itself as a %s build, which does not change the code timed.\n" % (
+            ctx.get("num_cpus", "?"), ctx.get("mhz_per_cpu", "?"), ctx.get("library_build_type", "?"))
 
 
 # ---------------------------------------------------------------------------

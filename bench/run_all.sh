@@ -81,6 +81,7 @@ and a thread wake-up). Medians of 3 repetitions.
 $head
 
 $(python3 "$root/bench/report.py" micro "$work/micro.json")
+
 - \`Parse…\`: a runtime's request head (and a 1 KB body) through http_parser with
   HttpServer's callbacks (HeaderAssembler, FindHeader, ParseContentLength).
 - \`FilterHopByHop…\`: IsHopByHop over the 9 fields of a Runtime API \`next\` answer,
@@ -145,8 +146,10 @@ posix_spawn to the first instruction of the runtime host: \`anysnap-bench-probe\
 a static binary whose \`main\` begins by writing CLOCK_MONOTONIC to its stdout.
 anysnap-wrapper runs as Lambda runs it (java21's command line,
 \`ANYSNAP_RUNTIME\` naming the probe, a Runtime API server to delegate to), so
-its time includes reading the configuration and starting the delegator. The
-three variants interleave start by start, after three discarded warm-up starts each.
+its time includes reading the configuration and starting the delegator. With
+\`ANYSNAP_DISABLE=1\` it execs its argv at once: that row is what loading the
+binary costs. The variants interleave start by start, after three discarded
+warm-up starts each.
 
 $head
 
