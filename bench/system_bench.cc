@@ -29,9 +29,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cctype>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -113,7 +113,8 @@ std::vector<pid_t> ProcessTree(pid_t pid) {
   std::vector<pid_t> out{pid};
   for (size_t i = 0; i < out.size(); ++i) {
     std::error_code ec;
-    for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(out[i]) + "/task", ec)) {
+    for (const auto& task :
+         fs::directory_iterator("/proc/" + std::to_string(out[i]) + "/task", ec)) {
       std::ifstream in(task.path() / "children");
       pid_t child;
       while (in >> child) out.push_back(child);
@@ -195,8 +196,13 @@ Target StartTarget(const std::string& name, const HostPort& upstream, const Tool
   UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
   spawn.stdout_fd = spawn.stderr_fd = devnull.get();
   if (name == "delegator") {
-    spawn.argv = {tools.bin_dir + "/anysnap-delegator", "--listen", t.address.ToString(),
-                  "--upstream", upstream.ToString(), "--log-level", "warn"};
+    spawn.argv = {tools.bin_dir + "/anysnap-delegator",
+                  "--listen",
+                  t.address.ToString(),
+                  "--upstream",
+                  upstream.ToString(),
+                  "--log-level",
+                  "warn"};
   } else {
     fs::path dir = tools.work / ("nginx-" + std::to_string(port));
     fs::create_directories(dir);
@@ -332,10 +338,11 @@ int RunStream(const Tools& tools, uint64_t size_mb, int rounds, const std::strin
        << Fixed(Percentile(secs, 50), 2) << " | "
        << (name == "direct" ? "—" : Fixed(Percentile(idle, 50))) << " | "
        << (name == "direct" ? "—" : Fixed(peak_max)) << " |\n";
-    json << (first ? "" : ", ") << "\"" << name << "\": {\"mb_per_s\": " << Fixed(Percentile(mbps, 50), 1)
+    json << (first ? "" : ", ") << "\"" << name
+         << "\": {\"mb_per_s\": " << Fixed(Percentile(mbps, 50), 1)
          << ", \"seconds\": " << Fixed(Percentile(secs, 50), 3)
-         << ", \"idle_kib\": " << Fixed(Percentile(idle, 50)) << ", \"peak_kib\": " << Fixed(peak_max)
-         << "}";
+         << ", \"idle_kib\": " << Fixed(Percentile(idle, 50))
+         << ", \"peak_kib\": " << Fixed(peak_max) << "}";
     first = false;
   }
   json << "}}\n";
@@ -438,8 +445,8 @@ int RunExec(const Tools& tools, int runs, const std::string& json_path) {
       {"direct exec", {probe}, env},
       {"#!/bin/sh exec \"$@\"", {shell_wrapper.string(), probe}, env},
       {"anysnap-wrapper",
-       {tools.bin_dir + "/anysnap-wrapper", "/var/lang/bin/java", "-XX:+TieredCompilation",
-        "-jar", "/var/runtime/lib/aws-lambda-java-runtime.jar"},
+       {tools.bin_dir + "/anysnap-wrapper", "/var/lang/bin/java", "-XX:+TieredCompilation", "-jar",
+        "/var/runtime/lib/aws-lambda-java-runtime.jar"},
        wrapped},
       {"anysnap-wrapper, ANYSNAP_DISABLE=1", {tools.bin_dir + "/anysnap-wrapper", probe}, disabled},
   };
@@ -463,10 +470,14 @@ int RunExec(const Tools& tools, int runs, const std::string& json_path) {
     md << "| " << variants[i].name << " | " << Fixed(med) << " | " << Fixed(Percentile(us[i], 90))
        << " | " << Fixed(Percentile(us[i], 99)) << " | "
        << (i == 0 ? std::string("—") : "+" + Fixed(med - direct)) << " |\n";
-    json << (i ? ", " : "") << "{\"name\": \"" << (i == 0 ? "direct" : i == 1 ? "sh" : i == 2 ? "wrapper" : "wrapper_disabled")
-         << "\", \"median_us\": " << Fixed(med, 1) << ", \"p90_us\": "
-         << Fixed(Percentile(us[i], 90), 1) << ", \"p99_us\": " << Fixed(Percentile(us[i], 99), 1)
-         << "}";
+    json << (i ? ", " : "") << "{\"name\": \""
+         << (i == 0   ? "direct"
+             : i == 1 ? "sh"
+             : i == 2 ? "wrapper"
+                      : "wrapper_disabled")
+         << "\", \"median_us\": " << Fixed(med, 1)
+         << ", \"p90_us\": " << Fixed(Percentile(us[i], 90), 1)
+         << ", \"p99_us\": " << Fixed(Percentile(us[i], 99), 1) << "}";
   }
   json << "]}\n";
   std::cout << md.str();
@@ -589,10 +600,9 @@ int RunRss(const Tools& tools, const std::string& self, double seconds,
   auto parked = [&server](size_t nexts) {
     return server.WaitFor(
         [nexts](const std::vector<RuntimeApiCall>& calls) {
-          return static_cast<size_t>(std::count_if(calls.begin(), calls.end(),
-                                                   [](const RuntimeApiCall& c) {
-                                                     return c.path == kNextPath;
-                                                   })) >= nexts;
+          return static_cast<size_t>(std::count_if(
+                     calls.begin(), calls.end(),
+                     [](const RuntimeApiCall& c) { return c.path == kNextPath; })) >= nexts;
         },
         std::chrono::seconds(10));
   };
@@ -604,12 +614,15 @@ int RunRss(const Tools& tools, const std::string& self, double seconds,
     uint64_t invokes = 0;
   };
   std::vector<Phase> phases;
-  phases.push_back({"idle, runtime parked in next", StatusKiB(pid, "VmRSS"), 0,
-                    StatusKiB(pid, "VmHWM"), 0});
+  phases.push_back(
+      {"idle, runtime parked in next", StatusKiB(pid, "VmRSS"), 0, StatusKiB(pid, "VmHWM"), 0});
   const auto idle_groups = RssByMapping(pid);
   for (size_t size : {size_t{1024}, size_t{1024 * 1024}, size_t{6 * 1000 * 1000}}) {
     Phase p;
-    p.name = "under load: " + std::string(size == 1024 ? "1 KB" : size < 2000000 ? "1 MB" : "6 MB") +
+    p.name = "under load: " +
+             std::string(size == 1024     ? "1 KB"
+                         : size < 2000000 ? "1 MB"
+                                          : "6 MB") +
              " events and responses, back to back";
     const std::string event = PayloadEvent(size);
     {
@@ -630,8 +643,8 @@ int RunRss(const Tools& tools, const std::string& self, double seconds,
     phases.push_back(p);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  phases.push_back({"idle again, after the load", StatusKiB(pid, "VmRSS"), 0,
-                    StatusKiB(pid, "VmHWM"), 0});
+  phases.push_back(
+      {"idle again, after the load", StatusKiB(pid, "VmRSS"), 0, StatusKiB(pid, "VmHWM"), 0});
   wrapper.Stop(std::chrono::seconds(5));
   server.Stop();
 
@@ -693,7 +706,8 @@ int main(int argc, char** argv) {
   if (echo->parsed()) return RunEchoRuntime();
 
   InitCurlOnce();
-  Tools tools{bin_dir, nginx, fs::path(work) / ("anysnap-bench-system." + std::to_string(getpid()))};
+  Tools tools{bin_dir, nginx,
+              fs::path(work) / ("anysnap-bench-system." + std::to_string(getpid()))};
   fs::create_directories(tools.work);
   int rc = 0;
   if (stream->parsed()) rc = RunStream(tools, size_mb, rounds, json);
