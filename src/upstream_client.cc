@@ -788,7 +788,16 @@ ForwardOutcome UpstreamClient::ForwardDirect(const HttpRequest& request, Request
 ForwardOutcome UpstreamClient::ForwardCurl(const HttpRequest& request, RequestBody& body,
                                            ResponseWriter& out, bool long_poll) {
   ForwardOutcome outcome;
-  std::unique_ptr<Handle> handle = Checkout();
+  // libcurl 7.88 (Debian 12) overruns its upload buffer when a reused easy
+  // handle sends a chunked body with a trailer callback: a chunked upload gets
+  // a handle of its own, never pooled.
+  std::unique_ptr<Handle> handle;
+  if (request.chunked) {
+    std::lock_guard<std::mutex> lock(mu_);
+    handle = std::make_unique<Handle>(generation_);
+  } else {
+    handle = Checkout();
+  }
   if (handle->get() == nullptr) {
     outcome.error = Status::Internal("curl_easy_init failed");
     outcome.status = 500;
@@ -878,7 +887,7 @@ ForwardOutcome UpstreamClient::ForwardCurl(const HttpRequest& request, RequestBo
     ex.replay_pos = 0;
     ex.ResetResponse();
   }
-  Checkin(std::move(handle));
+  if (!request.chunked) Checkin(std::move(handle));
   return outcome;
 }
 
