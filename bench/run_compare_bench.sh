@@ -30,6 +30,7 @@ tables=""
 for sample in nodejs python; do
   for backend in $backends; do
     out=$("$root/scripts/run-sample.sh" --sample "$sample" -n "$runs" --snapshot "$backend" 2>/dev/null)
+    out=$(printf '%s\n' "$out" | sed "s|$root/||g")  # paths relative to the repository
     echo "$out"
     tables="$tables
 ### samples/$sample, $backend
