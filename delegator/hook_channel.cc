@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "anysnap/ascii.h"
 #include "anysnap/log.h"
 
 namespace anysnap {
@@ -50,18 +51,9 @@ std::string StringMember(const rapidjson::Value& v, const char* name) {
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
-// Splits "clients/1/phase/x" into its parts.
+// Splits "clients/1/phase/x?q" into its parts, without the query.
 std::vector<std::string_view> PathParts(std::string_view path) {
-  std::vector<std::string_view> parts;
-  size_t q = path.find('?');
-  if (q != std::string_view::npos) path = path.substr(0, q);
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    parts.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return parts;
+  return SplitOn(path.substr(0, path.find('?')), '/');
 }
 
 }  // namespace

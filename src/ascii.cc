@@ -20,4 +20,14 @@ std::string_view TrimBlanks(std::string_view s) {
   return s;
 }
 
+std::vector<std::string_view> SplitOn(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    size_t at = s.find(sep);
+    parts.push_back(s.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    s.remove_prefix(at + 1);
+  }
+}
+
 }  // namespace anysnap

@@ -101,16 +101,6 @@ std::optional<std::string> CheckText(std::string_view text, bool multiline) {
   return std::nullopt;
 }
 
-std::vector<std::string_view> SplitOn(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  for (;;) {
-    size_t at = s.find(sep);
-    parts.push_back(s.substr(0, at));
-    if (at == std::string_view::npos) return parts;
-    s.remove_prefix(at + 1);
-  }
-}
-
 // Parses a plain decimal number in 1..max: digits only, no sign, no spaces.
 std::optional<uint64_t> ParseCount(std::string_view s, uint64_t max) {
   if (s.empty() || s.size() > 19) return std::nullopt;

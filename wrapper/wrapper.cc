@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "anysnap/ascii.h"
 #include "anysnap/log.h"
 #include "anysnap/runtime_api.h"
 #include "anysnap/upstream_client.h"
@@ -23,16 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<std::string_view> SplitPathList(std::string_view list) {
-  std::vector<std::string_view> items;
-  while (!list.empty()) {
-    size_t colon = list.find(':');
-    items.push_back(list.substr(0, colon));
-    if (colon == std::string_view::npos) break;
-    list.remove_prefix(colon + 1);
-  }
-  return items;
-}
+
 
 std::string RandomHex(size_t bytes) {
   std::vector<unsigned char> raw(bytes);
@@ -140,7 +132,7 @@ EnvMap RuntimeEnvironment(const EnvMap& env, const HostPort& delegator, std::str
   // the function set.
   auto append = [&](const char* key, const std::string& dir) {
     std::string list = out.count(key) ? out[key] : "";
-    for (std::string_view item : SplitPathList(list))
+    for (std::string_view item : SplitOn(list, ':'))
       if (item == dir) return;
     out[key] = list.empty() ? dir : list + ":" + dir;
   };

@@ -4,6 +4,7 @@
 #define ANYSNAP_ASCII_H_
 
 #include <string_view>
+#include <vector>
 
 namespace anysnap {
 
@@ -12,6 +13,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 // Returns `s` without leading and trailing spaces and tabs.
 std::string_view TrimBlanks(std::string_view s);
+
+// Splits `s` at every `sep`, keeping empty items: "a::b" is {"a", "", "b"},
+// "" is {""}.
+std::vector<std::string_view> SplitOn(std::string_view s, char sep);
 
 }  // namespace anysnap
 
