@@ -269,7 +269,7 @@ StreamSample StreamOnce(RuntimeApiServer& server, Target& t, uint64_t size) {
   invocation.event = R"({"stream":true})";
   auto result = server.Invoke(std::move(invocation));
   UpstreamClient runtime(t.address);
-  auto next = Must(runtime.Call("GET", kNextPath, {}, "", true), "next via " + t.name);
+  auto next = Must(runtime.Call("GET", kNextPath, {}, "", kLongPoll), "next via " + t.name);
   const std::string* id = FindHeader(next.headers, "Lambda-Runtime-Aws-Request-Id");
   if (next.status != 200 || id == nullptr) Fail("next via " + t.name + " gave no event");
   HttpRequest post;
@@ -496,7 +496,7 @@ std::vector<std::pair<std::string, uint64_t>> RssByMapping(pid_t pid) {
       {"glibc (libc, libm, ld.so)", 0},
       {"libstdc++, libgcc_s", 0},
       {"libhttp_parser, libseccomp", 0},
-      {"libcurl and the libraries it loads (OpenSSL, GnuTLS, Kerberos, LDAP, ...)", 0},
+      {"other shared libraries", 0},
       {"anonymous (heap, thread stacks) and the rest", 0},
   };
   auto group_of = [](const std::string& path) -> size_t {
@@ -533,10 +533,9 @@ std::vector<std::pair<std::string, uint64_t>> RssByMapping(pid_t pid) {
 int RunEchoRuntime() {
   const char* api = std::getenv("AWS_LAMBDA_RUNTIME_API");
   if (api == nullptr) return 2;
-  InitCurlOnce();
   UpstreamClient client(Must(ParseHostPort(api), "AWS_LAMBDA_RUNTIME_API"));
   for (;;) {
-    auto next = client.Call("GET", kNextPath, {}, "", true);
+    auto next = client.Call("GET", kNextPath, {}, "", kLongPoll);
     if (!next.ok() || next->status != 200) return 1;
     const std::string* id = FindHeader(next->headers, "Lambda-Runtime-Aws-Request-Id");
     if (id == nullptr) return 1;
@@ -705,7 +704,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (echo->parsed()) return RunEchoRuntime();
 
-  InitCurlOnce();
   Tools tools{bin_dir, nginx,
               fs::path(work) / ("anysnap-bench-system." + std::to_string(getpid()))};
   fs::create_directories(tools.work);

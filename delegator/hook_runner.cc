@@ -1,6 +1,5 @@
 #include "hook_runner.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -121,60 +120,28 @@ Status RunCommand(const HookSpec& hook, std::string_view phase, const EnvMap& en
   }
 }
 
-// libcurl callbacks for RunUrl.
-struct UrlExchange {
-  const std::atomic<bool>* cancel;
-  std::string body;  // the first bytes of the answer, for the message
-};
-
-size_t KeepBody(char* data, size_t size, size_t nmemb, void* userp) {
-  auto* ex = static_cast<UrlExchange*>(userp);
-  size_t total = size * nmemb;
-  if (ex->body.size() < 200) ex->body.append(data, std::min(total, 200 - ex->body.size()));
-  return total;
-}
-
-int CheckCancel(void* userp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<UrlExchange*>(userp)->cancel->load() ? 1 : 0;
-}
-
 Status RunUrl(const HookSpec& hook, std::string_view phase, Clock::time_point deadline,
               const std::atomic<bool>& cancel) {
-  InitCurlOnce();
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return Status::Internal("curl_easy_init failed");
-  const std::string url = "http://" + hook.address.ToString() + hook.path;
-  const std::string body = "{\"phase\":\"" + std::string(phase) + "\"}";
-  UrlExchange ex{&cancel, {}};
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  headers = curl_slist_append(headers, "Expect:");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, KeepBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ex);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, CheckCancel);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &ex);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(std::max<int64_t>(Remaining(deadline).count(), 1)));
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::Aborted("stopped: anysnap is shutting down");
-  if (rc == CURLE_OPERATION_TIMEDOUT) return Status::TimedOut("timed out");
-  if (rc != CURLE_OK) return Status::Failed(std::string("POST failed: ") + curl_easy_strerror(rc));
-  if (status < 200 || status > 299) {
-    std::string answer;
-    for (char c : ex.body) answer += (c == '\n' || c == '\r') ? ' ' : c;
-    return Status::Failed("answered " + std::to_string(status) +
-                          (answer.empty() ? "" : ": " + answer));
+  UpstreamClient client(hook.address);  // a connection of its own, closed after
+  CallOptions options;
+  options.deadline = deadline;
+  options.cancel = &cancel;
+  auto answer = client.Call("POST", hook.path, {{"Content-Type", "application/json"}},
+                            "{\"phase\":\"" + std::string(phase) + "\"}", options);
+  if (!answer.ok()) {
+    if (answer.status().code() == Status::Code::kAborted) {
+      return Status::Aborted("stopped: anysnap is shutting down");
+    }
+    if (answer.status().code() == Status::Code::kTimedOut) return Status::TimedOut("timed out");
+    return Status::Failed("POST failed: " + answer.status().message());
+  }
+  if (answer->status < 200 || answer->status > 299) {
+    std::string text;
+    for (char c : std::string_view(answer->body).substr(0, 200)) {
+      text += (c == '\n' || c == '\r') ? ' ' : c;
+    }
+    return Status::Failed("answered " + std::to_string(answer->status) +
+                          (text.empty() ? "" : ": " + text));
   }
   return Status::Ok();
 }

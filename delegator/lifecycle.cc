@@ -491,7 +491,7 @@ Result<UpstreamResponse> Lifecycle::RestoreNext() {
   }
   Log().Info("calling restore/next: the snapshot is taken while it waits");
   const WallClock::time_point called = WallClock::now();
-  auto answer = upstream_->Call("GET", kRestoreNextPath, {}, "", /*long_poll=*/true);
+  auto answer = upstream_->Call("GET", kRestoreNextPath, {}, "", kLongPoll);
   // The first reading after restore: every later duration starts here.
   const Clock::time_point restored = Clock::now();
   const auto waited = std::chrono::duration_cast<milliseconds>(WallClock::now() - called);

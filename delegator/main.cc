@@ -52,7 +52,6 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before any thread starts
 
-  InitCurlOnce();
   auto delegator = Delegator::Start(options);
   if (!delegator.ok()) {
     Log().Error(delegator.status().message());

@@ -517,10 +517,7 @@ int Main(int argc, char** argv) {
   if (sandbox->parsed()) return SandboxInit(sandbox_flags);
   if (serve->parsed()) return Serve(serve_flags);
   if (compare->parsed()) return Compare(compare_flags);
-  if (invoke->parsed()) {
-    InitCurlOnce();
-    return Invoke(invoke_flags);
-  }
+  if (invoke->parsed()) return Invoke(invoke_flags);
   return Run(run_flags);
 }
 

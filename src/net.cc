@@ -169,19 +169,21 @@ Status SendAll(int fd, std::string_view first, std::string_view second) {
       if (errno == EINTR) continue;
       return PosixError("send", errno);
     }
-    // Step past what was written, dropping finished pieces.
-    auto left = static_cast<size_t>(n);
-    while (msg.msg_iovlen > 0 && left >= msg.msg_iov->iov_len) {
-      left -= msg.msg_iov->iov_len;
-      ++msg.msg_iov;
-      --msg.msg_iovlen;
-    }
-    if (msg.msg_iovlen > 0) {
-      msg.msg_iov->iov_base = static_cast<char*>(msg.msg_iov->iov_base) + left;
-      msg.msg_iov->iov_len -= left;
-    }
+    ConsumeIov(msg, static_cast<size_t>(n));
   }
   return Status::Ok();
+}
+
+void ConsumeIov(msghdr& msg, size_t n) {
+  while (msg.msg_iovlen > 0 && n >= msg.msg_iov->iov_len) {
+    n -= msg.msg_iov->iov_len;
+    ++msg.msg_iov;
+    --msg.msg_iovlen;
+  }
+  if (msg.msg_iovlen > 0) {
+    msg.msg_iov->iov_base = static_cast<char*>(msg.msg_iov->iov_base) + n;
+    msg.msg_iov->iov_len -= n;
+  }
 }
 
 void SetNoDelay(int fd) {

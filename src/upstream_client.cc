@@ -1,12 +1,14 @@
 #include "anysnap/upstream_client.h"
 
-#include <curl/curl.h>
 #include <http_parser.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
-#include <mutex>
 
 #include "anysnap/log.h"
 #include "anysnap/runtime_api.h"
@@ -14,32 +16,15 @@
 
 namespace anysnap {
 
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_NOTHING); });
-}
-
-// One libcurl easy handle and the connection it keeps alive.
-class UpstreamClient::Handle {
- public:
-  explicit Handle(uint64_t generation) : curl_(curl_easy_init()), generation_(generation) {}
-  ~Handle() {
-    if (curl_ != nullptr) curl_easy_cleanup(curl_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-
-  CURL* get() const { return curl_; }
-  uint64_t generation() const { return generation_; }
-
- private:
-  CURL* const curl_;
-  const uint64_t generation_;
-};
-
 namespace {
 
-// ---- What both paths share.
+using std::chrono::milliseconds;
+
+// Bytes moved per read and send of a streamed body, and per read of an answer.
+constexpr size_t kIoBufferBytes = 64 * 1024;
+
+// How often a bounded Call() looks at its cancel flag.
+constexpr milliseconds kCancelCheck{50};
 
 int64_t SteadyNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -134,205 +119,6 @@ void SettleAnswer(int status, HttpHeaders headers, const HttpHeaders& trailers, 
   if (!s.ok()) outcome.error = s.WithContext("answering the runtime");
 }
 
-// ---- The libcurl path.
-
-// Owns a curl_slist.
-class HeaderList {
- public:
-  HeaderList() = default;
-  ~HeaderList() { curl_slist_free_all(list_); }
-  HeaderList(const HeaderList&) = delete;
-  HeaderList& operator=(const HeaderList&) = delete;
-  void Add(const std::string& line) { list_ = curl_slist_append(list_, line.c_str()); }
-  curl_slist* get() const { return list_; }
-  curl_slist** address() { return &list_; }
-
- private:
-  curl_slist* list_ = nullptr;
-};
-
-Status CurlError(CURLcode code, const char* detail) {
-  std::string msg = "upstream: ";
-  msg += (detail != nullptr && *detail != '\0') ? detail : curl_easy_strerror(code);
-  switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-      return Status::Unavailable(msg);
-    case CURLE_OPERATION_TIMEDOUT:
-      return Status::TimedOut(msg);
-    case CURLE_ABORTED_BY_CALLBACK:
-      return Status::Aborted(msg);
-    default:
-      return Status::ProtocolError(msg);
-  }
-}
-
-// Errors that mean the connection died before the upstream said anything.
-bool IsDeadConnection(CURLcode code) {
-  return code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING ||
-         code == CURLE_COULDNT_CONNECT;
-}
-
-std::string_view TrimLine(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  return s;
-}
-
-// Parses "Name: value" into `into`; folded continuation lines join the last one.
-void AddHeaderLine(std::string_view line, HttpHeaders& into) {
-  if (!line.empty() && (line.front() == ' ' || line.front() == '\t') && !into.empty()) {
-    into.back().value += ' ';
-    into.back().value += TrimLine(line);
-    return;
-  }
-  size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return;
-  into.push_back(
-      {std::string(line.substr(0, colon)), std::string(TrimLine(line.substr(colon + 1)))});
-}
-
-// The state of one request/response exchange driven by curl's callbacks.
-struct Exchange {
-  const HttpRequest* request = nullptr;
-  RequestBody* body = nullptr;
-  ResponseWriter* out = nullptr;
-  const std::atomic<bool>* aborting = nullptr;
-  const std::atomic<int64_t>* abort_deadline_ns = nullptr;
-  bool long_poll = false;
-
-  // Request body, with what was sent kept for a replay while it fits.
-  std::string replay;
-  bool replayable = true;
-  size_t replay_pos = 0;
-  bool body_eof = false;
-  Status body_error;
-
-  // Response.
-  int status = 0;
-  HttpHeaders headers;
-  HttpHeaders trailers;
-  bool any_response_byte = false;
-  bool head_done = false;
-  Status client_error;
-
-  void ResetResponse() {
-    status = 0;
-    headers.clear();
-    trailers.clear();
-    any_response_byte = false;
-    head_done = false;
-  }
-};
-
-size_t ReadBody(char* buffer, size_t size, size_t nitems, void* userp) {
-  auto* ex = static_cast<Exchange*>(userp);
-  size_t cap = size * nitems;
-  if (ex->replay_pos < ex->replay.size()) {
-    size_t n = std::min(cap, ex->replay.size() - ex->replay_pos);
-    std::memcpy(buffer, ex->replay.data() + ex->replay_pos, n);
-    ex->replay_pos += n;
-    return n;
-  }
-  if (ex->body_eof) return 0;
-  auto n = ex->body->Read(buffer, cap);
-  if (!n.ok()) {
-    ex->body_error = n.status();
-    return CURL_READFUNC_ABORT;
-  }
-  if (*n == 0) {
-    ex->body_eof = true;
-    return 0;
-  }
-  if (ex->replayable) {
-    if (ex->replay.size() + *n <= UpstreamClient::kReplayLimit) {
-      ex->replay.append(buffer, *n);
-      ex->replay_pos = ex->replay.size();
-    } else {
-      ex->replayable = false;
-      std::string().swap(ex->replay);
-      ex->replay_pos = 0;
-    }
-  }
-  return *n;
-}
-
-int SeekBody(void* userp, curl_off_t offset, int origin) {
-  auto* ex = static_cast<Exchange*>(userp);
-  if (origin == SEEK_SET && offset == 0 && ex->replayable) {
-    ex->replay_pos = 0;
-    return CURL_SEEKFUNC_OK;
-  }
-  return CURL_SEEKFUNC_CANTSEEK;
-}
-
-int SendTrailers(curl_slist** list, void* userp) {
-  auto* ex = static_cast<Exchange*>(userp);
-  for (const auto& t : ex->body->trailers()) {
-    std::string line = t.name + ": " + t.value;
-    curl_slist* grown = curl_slist_append(*list, line.c_str());
-    if (grown == nullptr) return CURL_TRAILERFUNC_ABORT;
-    *list = grown;
-  }
-  return CURL_TRAILERFUNC_OK;
-}
-
-bool BeginClientResponse(Exchange* ex) {
-  Status s = BeginRelayedAnswer(*ex->out, ex->status, ex->headers);
-  if (!s.ok()) {
-    ex->client_error = s;
-    return false;
-  }
-  return true;
-}
-
-size_t OnHeader(char* buffer, size_t size, size_t nitems, void* userp) {
-  auto* ex = static_cast<Exchange*>(userp);
-  size_t total = size * nitems;
-  std::string_view line(buffer, total);
-  ex->any_response_byte = true;
-  if (ex->head_done) {  // Trailers of a chunked answer.
-    if (!TrimLine(line).empty()) AddHeaderLine(line, ex->trailers);
-    return total;
-  }
-  if (line.substr(0, 5) == "HTTP/") {
-    ex->headers.clear();
-    size_t sp = line.find(' ');
-    ex->status =
-        sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
-    return total;
-  }
-  if (TrimLine(line).empty()) {
-    if (ex->status >= 100 && ex->status < 200) return total;  // An interim answer.
-    ex->head_done = true;
-    return BeginClientResponse(ex) ? total : 0;
-  }
-  AddHeaderLine(line, ex->headers);
-  return total;
-}
-
-size_t OnBody(char* data, size_t size, size_t nmemb, void* userp) {
-  auto* ex = static_cast<Exchange*>(userp);
-  size_t total = size * nmemb;
-  Status s = ex->out->Write(std::string_view(data, total));
-  if (!s.ok()) {
-    ex->client_error = s;
-    return 0;
-  }
-  return total;
-}
-
-int OnProgress(void* userp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* ex = static_cast<Exchange*>(userp);
-  if (!ex->aborting->load(std::memory_order_relaxed)) return 0;
-  if (ex->long_poll) return 1;
-  return SteadyNowNs() >= ex->abort_deadline_ns->load() ? 1 : 0;
-}
-
 // A RequestBody over a string, for Call().
 class StringBody final : public RequestBody {
  public:
@@ -375,8 +161,6 @@ class CapturingWriter final : public ResponseWriter {
  private:
   bool started_ = false;
 };
-
-// ---- The direct path.
 
 // Parses one upstream answer with http_parser and relays it to a
 // ResponseWriter as it arrives: the head once complete (through
@@ -567,7 +351,217 @@ Result<std::string> ReadBodyOfLength(RequestBody& body, size_t length) {
   return data;
 }
 
-// The request head as the direct path sends it.
+// Returns true iff `s` is a Call() giving up (deadline or cancel), which no
+// retry can mend.
+bool GaveUp(const Status& s) {
+  return s.code() == Status::Code::kTimedOut || s.code() == Status::Code::kAborted;
+}
+
+// Waits on a socket within a Call()'s deadline and cancel flag; without
+// either it waits as long as it takes.
+class Waiter {
+ public:
+  explicit Waiter(const CallOptions& options) : options_(options) {}
+
+  // Returns true iff the options bound the wait.
+  bool bounded() const { return options_.deadline.has_value() || options_.cancel != nullptr; }
+
+  // Polls `p` until an event arrives. Fails with TimedOut once the deadline
+  // passed, Aborted once the cancel flag is set.
+  Status Poll(pollfd& p) const {
+    for (;;) {
+      int timeout = -1;
+      if (options_.cancel != nullptr) {
+        if (options_.cancel->load()) return Status::Aborted("cancelled");
+        timeout = static_cast<int>(kCancelCheck.count());
+      }
+      if (options_.deadline) {
+        auto left = std::chrono::ceil<milliseconds>(*options_.deadline -
+                                                    std::chrono::steady_clock::now());
+        if (left.count() <= 0) return Status::TimedOut("timed out");
+        int left_ms = static_cast<int>(std::min<int64_t>(left.count(), INT_MAX));
+        timeout = timeout < 0 ? left_ms : std::min(timeout, left_ms);
+      }
+      int n = ::poll(&p, 1, timeout);
+      if (n > 0) return Status::Ok();
+      if (n < 0 && errno != EINTR) return PosixError("upstream: poll", errno);
+    }
+  }
+
+ private:
+  const CallOptions& options_;
+};
+
+// Reads the answer from `fd` into `relay` until the relay wants no more.
+Status ReceiveAnswer(int fd, AnswerRelay& relay, const Waiter& waiter) {
+  char buffer[kIoBufferBytes];
+  for (bool more = true; more;) {
+    if (waiter.bounded()) {
+      pollfd p{fd, POLLIN, 0};
+      Status ready = waiter.Poll(p);
+      if (!ready.ok()) return ready;
+    }
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError("upstream: recv", errno);
+    }
+    more = relay.Feed(buffer, static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// How sending a request went.
+struct Sent {
+  bool all = false;          // every byte of the request left
+  bool answer_over = false;  // the relay wants no more input (an early answer)
+  Status error;              // sending failed, or the Call() gave up
+};
+
+// Sends `iov` on `fd` while watching for an answer that arrives before the
+// request is complete (a 413 in the middle of a 7 MB body): whatever arrives
+// goes to `relay` at once, and once the relay wants no more the sending
+// stops.
+Sent SendWatching(int fd, iovec* iov, size_t count, AnswerRelay& relay, const Waiter& waiter) {
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = count;
+  char buffer[kIoBufferBytes];
+  Sent sent;
+  while (msg.msg_iovlen > 0) {
+    pollfd p{fd, POLLIN | POLLOUT, 0};
+    sent.error = waiter.Poll(p);
+    if (!sent.error.ok()) return sent;
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      ssize_t n = ::recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+      if (n >= 0) {
+        if (!relay.Feed(buffer, static_cast<size_t>(n))) {
+          sent.answer_over = true;
+          return sent;
+        }
+        continue;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        sent.error = PosixError("recv", errno);
+        return sent;
+      }
+    }
+    if ((p.revents & POLLOUT) == 0) continue;
+    ssize_t n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+      sent.error = PosixError("send", errno);
+      return sent;
+    }
+    ConsumeIov(msg, static_cast<size_t>(n));
+  }
+  sent.all = true;
+  return sent;
+}
+
+// A request body relayed upstream as it arrives from the runtime: chunked
+// bodies chunk by chunk with their trailers, large Content-Length bodies as
+// they are. What was read is kept while it fits in kReplayLimit, so that a
+// retry on a fresh connection can send it again.
+class StreamedBody {
+ public:
+  StreamedBody(const HttpRequest& request, RequestBody& body)
+      : chunked_(request.chunked), length_(request.content_length), body_(body) {}
+  StreamedBody(const StreamedBody&) = delete;
+  StreamedBody& operator=(const StreamedBody&) = delete;
+
+  // Sends `head` and then the body (what was kept first, on a retry) to `fd`.
+  Sent Send(int fd, std::string_view head, AnswerRelay& relay, const Waiter& waiter);
+
+  // Returns true iff everything read so far can be sent again.
+  bool replayable() const { return replayable_; }
+  // Why the runtime's body broke off, if it did.
+  const Status& body_error() const { return body_error_; }
+
+ private:
+  // Sends one piece of the body, framed as a chunk when the body is chunked.
+  Sent SendPiece(int fd, std::string_view piece, AnswerRelay& relay, const Waiter& waiter);
+  // Keeps `piece` for a replay while everything read still fits.
+  void Keep(std::string_view piece);
+
+  const bool chunked_;
+  const std::optional<uint64_t> length_;
+  RequestBody& body_;
+  std::string kept_;
+  bool replayable_ = true;
+  uint64_t read_ = 0;
+  bool eof_ = false;
+  Status body_error_;
+};
+
+Sent StreamedBody::SendPiece(int fd, std::string_view piece, AnswerRelay& relay,
+                             const Waiter& waiter) {
+  char size_line[24];
+  int size_len = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", piece.size());
+  static constexpr char kCrlf[] = "\r\n";
+  iovec framed[3] = {{size_line, static_cast<size_t>(size_len)},
+                     {const_cast<char*>(piece.data()), piece.size()},
+                     {const_cast<char*>(kCrlf), 2}};
+  if (chunked_) return SendWatching(fd, framed, 3, relay, waiter);
+  return SendWatching(fd, &framed[1], 1, relay, waiter);
+}
+
+void StreamedBody::Keep(std::string_view piece) {
+  if (!replayable_) return;
+  if (kept_.size() + piece.size() <= UpstreamClient::kReplayLimit) {
+    kept_.append(piece);
+    return;
+  }
+  replayable_ = false;
+  std::string().swap(kept_);
+}
+
+Sent StreamedBody::Send(int fd, std::string_view head, AnswerRelay& relay, const Waiter& waiter) {
+  iovec head_iov = {const_cast<char*>(head.data()), head.size()};
+  Sent sent = SendWatching(fd, &head_iov, 1, relay, waiter);
+  if (!sent.all) return sent;
+  if (!kept_.empty()) {
+    sent = SendPiece(fd, kept_, relay, waiter);
+    if (!sent.all) return sent;
+  }
+  std::string buffer(kIoBufferBytes, '\0');
+  while (!eof_) {
+    auto n = body_.Read(buffer.data(), buffer.size());
+    if (!n.ok()) {
+      body_error_ = n.status();
+      return Sent{};
+    }
+    if (*n == 0) {
+      eof_ = true;
+      break;
+    }
+    const std::string_view piece(buffer.data(), *n);
+    read_ += piece.size();
+    Keep(piece);
+    sent = SendPiece(fd, piece, relay, waiter);
+    if (!sent.all) return sent;
+  }
+  if (!chunked_) {
+    if (length_ && read_ != *length_) {
+      body_error_ = Status::ProtocolError("request body shorter than its Content-Length");
+      return Sent{};
+    }
+    return sent;
+  }
+  std::string last = "0\r\n";
+  for (const auto& t : body_.trailers()) {
+    last += t.name;
+    last += ": ";
+    last += t.value;
+    last += "\r\n";
+  }
+  last += "\r\n";
+  iovec last_iov = {last.data(), last.size()};
+  return SendWatching(fd, &last_iov, 1, relay, waiter);
+}
+
+// The request head: the runtime's fields minus hop-by-hop ones, and the
+// framing of the body that follows.
 std::string RequestHead(const HttpRequest& request, std::string_view host) {
   size_t size = request.method.size() + request.target.size() + host.size() + 64;
   for (const auto& h : request.headers) size += h.name.size() + h.value.size() + 4;
@@ -586,7 +580,9 @@ std::string RequestHead(const HttpRequest& request, std::string_view host) {
     head += h.value;
     head += "\r\n";
   }
-  if (request.content_length) {
+  if (request.chunked) {
+    head += "Transfer-Encoding: chunked\r\n";
+  } else if (request.content_length) {
     head += "Content-Length: ";
     head += std::to_string(*request.content_length);
     head += "\r\n";
@@ -595,18 +591,15 @@ std::string RequestHead(const HttpRequest& request, std::string_view host) {
   return head;
 }
 
-// Returns true iff the direct path carries `request`.
-bool TakesDirectPath(const HttpRequest& request) {
+// Returns true iff `request`'s body leaves whole, with its head.
+bool SendsWholeBody(const HttpRequest& request) {
   return !request.chunked && request.content_length.value_or(0) <= UpstreamClient::kReplayLimit;
 }
 
 }  // namespace
 
 UpstreamClient::UpstreamClient(HostPort upstream)
-    : upstream_(std::move(upstream)),
-      base_url_("http://" + upstream_.ToString()),
-      host_header_(upstream_.ToString()) {
-  InitCurlOnce();
+    : upstream_(std::move(upstream)), host_header_(upstream_.ToString()) {
   LiftHttpParserHeaderLimit();  // AnswerRelay counts against kMaxAnswerHeaderBytes
 }
 
@@ -617,22 +610,6 @@ UpstreamClient::~UpstreamClient() {
   }
   abort_changed_.notify_all();
   if (grace_timer_.joinable()) grace_timer_.join();
-}
-
-std::unique_ptr<UpstreamClient::Handle> UpstreamClient::Checkout() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!idle_.empty()) {
-    std::unique_ptr<Handle> h = std::move(idle_.back());
-    idle_.pop_back();
-    return h;
-  }
-  return std::make_unique<Handle>(generation_);
-}
-
-void UpstreamClient::Checkin(std::unique_ptr<Handle> handle) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (handle->generation() == generation_) idle_.push_back(std::move(handle));
-  // else: made before DropConnections(); its destructor closes the connection.
 }
 
 bool UpstreamClient::RefusesLocked(bool long_poll) const {
@@ -678,14 +655,10 @@ void UpstreamClient::Release(Lease lease, bool reusable) {
 }
 
 void UpstreamClient::DropConnections() {
-  std::vector<std::unique_ptr<Handle>> doomed;
   std::vector<Lease> doomed_sockets;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++generation_;
-    doomed.swap(idle_);
-    doomed_sockets.swap(idle_sockets_);
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++generation_;
+  doomed_sockets.swap(idle_sockets_);
 }
 
 void UpstreamClient::Abort(std::chrono::milliseconds grace) {
@@ -696,8 +669,7 @@ void UpstreamClient::Abort(std::chrono::milliseconds grace) {
   // A second Abort() may shorten the grace, never lengthen it.
   if (!aborting_.load() || deadline < abort_deadline_ns_.load()) abort_deadline_ns_.store(deadline);
   aborting_.store(true);
-  // libcurl's transfers notice aborting_ in their progress callback; the
-  // direct path's blocking reads end when their socket is shut down.
+  // Blocking reads and polls end when their socket is shut down.
   for (const InUse& in_use : sockets_in_use_) {
     if (in_use.long_poll) ::shutdown(in_use.fd, SHUT_RDWR);
   }
@@ -722,15 +694,18 @@ void UpstreamClient::ShutDownAfterGrace() {
 
 ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& body,
                                        ResponseWriter& out, bool long_poll) {
-  return TakesDirectPath(request) ? ForwardDirect(request, body, out, long_poll)
-                                  : ForwardCurl(request, body, out, long_poll);
+  CallOptions options;
+  options.long_poll = long_poll;
+  return Exchange(request, body, out, options);
 }
 
-ForwardOutcome UpstreamClient::ForwardDirect(const HttpRequest& request, RequestBody& body,
-                                             ResponseWriter& out, bool long_poll) {
+ForwardOutcome UpstreamClient::Exchange(const HttpRequest& request, RequestBody& body,
+                                        ResponseWriter& out, const CallOptions& options) {
   ForwardOutcome outcome;
+  const Waiter waiter(options);
+  const bool whole = SendsWholeBody(request);
   std::string payload;
-  if (request.content_length.value_or(0) > 0) {
+  if (whole && request.content_length.value_or(0) > 0) {
     // Read in full before sending: kept for a replay, and sent with the head.
     auto read = ReadBodyOfLength(body, *request.content_length);
     if (!read.ok()) {
@@ -741,41 +716,47 @@ ForwardOutcome UpstreamClient::ForwardDirect(const HttpRequest& request, Request
     }
     payload = std::move(read.value());
   }
+  std::optional<StreamedBody> streamed;
+  if (!whole) streamed.emplace(request, body);
   const std::string head = RequestHead(request, host_header_);
-  char buffer[64 * 1024];
 
   for (int attempt = 0;; ++attempt) {
     FailedAttempt failed;
-    auto lease = Acquire(/*fresh=*/attempt > 0, long_poll);
+    const bool replayable = whole || streamed->replayable();
+    auto lease = Acquire(/*fresh=*/attempt > 0, options.long_poll);
     if (!lease.ok()) {
-      failed.retryable = lease.status().code() == Status::Code::kUnavailable;
+      failed.retryable = lease.status().code() == Status::Code::kUnavailable && replayable;
       failed.error = lease.status();
     } else {
       const int fd = lease->fd.get();
       AnswerRelay relay(request.method == "HEAD", &out);
-      Status sent = SendAll(fd, head, payload);
+      Sent sent;
+      if (whole) {
+        sent.error = SendAll(fd, head, payload);
+        sent.all = sent.error.ok();
+      } else {
+        sent = streamed->Send(fd, head, relay, waiter);
+        if (!streamed->body_error().ok()) failed.body_error = streamed->body_error();
+      }
       // Even when sending failed, an answer may have come (an early refusal
       // before the upstream closed): read until the stream says.
       Status received;
-      for (bool more = true; more;) {
-        ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          received = PosixError("upstream: recv", errno);
-          break;
-        }
-        more = relay.Feed(buffer, static_cast<size_t>(n));
+      if (!sent.answer_over && failed.body_error.ok() && !GaveUp(sent.error)) {
+        received = ReceiveAnswer(fd, relay, waiter);
       }
-      Release(std::move(lease.value()), sent.ok() && relay.reusable());
+      Release(std::move(lease.value()), sent.all && relay.reusable());
       if (relay.complete()) {
         SettleAnswer(relay.status(), std::move(relay.headers()), relay.trailers(), out, outcome);
         return outcome;
       }
       failed.answer_status = relay.status();
-      failed.retryable = !relay.any_byte();
+      failed.retryable = !relay.any_byte() && (whole || streamed->replayable());
       failed.error = relay.error();
-      if (!relay.any_byte() && !sent.ok()) {
-        failed.error = Status::Unavailable("upstream: " + sent.message());
+      if (GaveUp(sent.error) || GaveUp(received)) {
+        failed.error = GaveUp(sent.error) ? sent.error : received;
+        failed.retryable = false;
+      } else if (!relay.any_byte() && !sent.error.ok()) {
+        failed.error = Status::Unavailable("upstream: " + sent.error.message());
       } else if (!received.ok() && (!relay.any_byte() || failed.error.ok())) {
         failed.error = Status::Unavailable(received.message());
       }
@@ -785,115 +766,9 @@ ForwardOutcome UpstreamClient::ForwardDirect(const HttpRequest& request, Request
   }
 }
 
-ForwardOutcome UpstreamClient::ForwardCurl(const HttpRequest& request, RequestBody& body,
-                                           ResponseWriter& out, bool long_poll) {
-  ForwardOutcome outcome;
-  // libcurl 7.88 (Debian 12) overruns its upload buffer when a reused easy
-  // handle sends a chunked body with a trailer callback: a chunked upload gets
-  // a handle of its own, never pooled.
-  std::unique_ptr<Handle> handle;
-  if (request.chunked) {
-    std::lock_guard<std::mutex> lock(mu_);
-    handle = std::make_unique<Handle>(generation_);
-  } else {
-    handle = Checkout();
-  }
-  if (handle->get() == nullptr) {
-    outcome.error = Status::Internal("curl_easy_init failed");
-    outcome.status = 500;
-    out.RespondError(500, "Delegator.InternalError", outcome.error.message());
-    return outcome;
-  }
-  CURL* curl = handle->get();
-
-  HeaderList headers;
-  bool has_accept = false;
-  for (const auto& h : request.headers) {
-    if (!IsForwardedRequestHeader(h, request.headers)) continue;
-    if (EqualsIgnoreCase(h.name, "Accept")) has_accept = true;
-    // curl drops "Name:" (it means "remove"); "Name;" sends an empty value.
-    headers.Add(h.value.empty() ? h.name + ";" : h.name + ": " + h.value);
-  }
-  headers.Add("Expect:");
-  if (!has_accept) headers.Add("Accept:");
-  bool upload = request.chunked || request.content_length.has_value();
-
-  Exchange ex;
-  ex.request = &request;
-  ex.body = &body;
-  ex.out = &out;
-  ex.aborting = &aborting_;
-  ex.abort_deadline_ns = &abort_deadline_ns_;
-  ex.long_poll = long_poll;
-  std::string url = base_url_ + request.target;
-  char error_buffer[CURL_ERROR_SIZE];
-
-  for (int attempt = 0;; ++attempt) {
-    curl_easy_reset(curl);
-    error_buffer[0] = '\0';
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");  // never an http_proxy from the environment
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 64L * 1024);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ex);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ex);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &OnProgress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &ex);
-    if (attempt > 0) curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
-    if (request.method == "HEAD") {
-      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    } else if (upload) {
-      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-      curl_easy_setopt(curl, CURLOPT_READFUNCTION, &ReadBody);
-      curl_easy_setopt(curl, CURLOPT_READDATA, &ex);
-      curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, &SeekBody);
-      curl_easy_setopt(curl, CURLOPT_SEEKDATA, &ex);
-      curl_easy_setopt(
-          curl, CURLOPT_INFILESIZE_LARGE,
-          request.chunked ? curl_off_t{-1} : static_cast<curl_off_t>(*request.content_length));
-      if (request.chunked) {
-        curl_easy_setopt(curl, CURLOPT_TRAILERFUNCTION, &SendTrailers);
-        curl_easy_setopt(curl, CURLOPT_TRAILERDATA, &ex);
-      }
-    } else if (request.method == "GET") {
-      curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    } else {
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    }
-
-    CURLcode rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK) {
-      SettleAnswer(ex.status, std::move(ex.headers), ex.trailers, out, outcome);
-      break;
-    }
-    FailedAttempt failed;
-    failed.answer_status = ex.status;
-    failed.retryable = IsDeadConnection(rc) && !ex.any_response_byte && ex.replayable;
-    failed.body_error = ex.body_error;
-    failed.error = !ex.client_error.ok() ? ex.client_error.WithContext("answering the runtime")
-                                         : CurlError(rc, error_buffer);
-    if (!SettleFailedAttempt(failed, request, out, attempt, aborting_.load(), upstream_, outcome))
-      break;
-    ex.replay_pos = 0;
-    ex.ResetResponse();
-  }
-  if (!request.chunked) Checkin(std::move(handle));
-  return outcome;
-}
-
 Result<UpstreamResponse> UpstreamClient::Call(std::string_view method, std::string_view target,
                                               const HttpHeaders& headers, std::string_view body,
-                                              bool long_poll) {
+                                              const CallOptions& options) {
   HttpRequest request;
   request.method = std::string(method);
   request.target = std::string(target);
@@ -901,7 +776,7 @@ Result<UpstreamResponse> UpstreamClient::Call(std::string_view method, std::stri
   if (method != "GET" && method != "HEAD") request.content_length = body.size();
   StringBody source(body);
   CapturingWriter sink;
-  ForwardOutcome outcome = ForwardCurl(request, source, sink, long_poll);
+  ForwardOutcome outcome = Exchange(request, source, sink, options);
   if (!outcome.answered_by_upstream) {
     return outcome.error.ok() ? Status::Unavailable("no answer from the Runtime API")
                               : outcome.error;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
@@ -546,6 +547,247 @@ TEST(UpstreamClientTest, DropConnectionsClosesPooledAndInUseConnections) {
   EXPECT_EQ(upstream.connections(), 3);
   // Connections 0 and 1 were closed by the client, not left for the upstream to time out.
   EXPECT_TRUE(upstream.WaitClosed(2));
+}
+
+// Reads one chunked request to the end of its trailer section, as raw text;
+// empty when the peer closed first.
+std::string ReadChunkedRequest(int fd) {
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    size_t last = got.find("\r\n0\r\n");
+    if (last != std::string::npos && got.find("\r\n\r\n", last + 2) != std::string::npos) {
+      return got;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return "";
+    got.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// A body handed out in scripted pieces; before each piece after the first it
+// may wait for a signal (so a test can prove a piece went upstream before the
+// next one existed), and it may end in an error instead of its end.
+class PieceBody final : public RequestBody {
+ public:
+  explicit PieceBody(std::vector<std::string> pieces, HttpHeaders trailers = {})
+      : pieces_(std::move(pieces)), trailers_(std::move(trailers)) {}
+  // Before handing out piece `i` (i >= 1), waits for `gates[i - 1]`.
+  std::vector<std::shared_future<void>> gates;
+  bool fail_at_end = false;
+
+  Result<size_t> Read(char* buf, size_t cap) override {
+    if (next_ == pieces_.size()) {
+      if (fail_at_end) return Status::ProtocolError("client went away");
+      return size_t{0};
+    }
+    if (next_ >= 1 && next_ - 1 < gates.size() &&
+        gates[next_ - 1].wait_for(30s) != std::future_status::ready) {
+      return Status::TimedOut("the upstream never saw the piece before");
+    }
+    const std::string& piece = pieces_[next_];
+    size_t n = std::min(cap, piece.size() - offset_);
+    std::memcpy(buf, piece.data() + offset_, n);
+    offset_ += n;
+    if (offset_ == piece.size()) {
+      ++next_;
+      offset_ = 0;
+    }
+    return n;
+  }
+  const HttpHeaders& trailers() const override { return trailers_; }
+
+ private:
+  std::vector<std::string> pieces_;
+  HttpHeaders trailers_;
+  size_t next_ = 0;
+  size_t offset_ = 0;
+};
+
+HttpRequest ChunkedPost(std::string target) {
+  HttpRequest r = Request("POST", std::move(target),
+                          {{"Lambda-Runtime-Function-Response-Mode", "streaming"},
+                           {"Transfer-Encoding", "chunked"},
+                           {"Trailer", "Lambda-Runtime-Function-Error-Type"}});
+  r.chunked = true;
+  return r;
+}
+
+TEST(UpstreamClientTest, ChunkedBodyGoesUpPieceByPieceWithItsTrailersAgainAndAgain) {
+  // Three streamed responses in a row on one pooled connection: each piece
+  // must reach the upstream before the runtime produces the next.
+  constexpr int kStreams = 3;
+  std::vector<std::promise<void>> seen(kStreams * 2);
+  std::vector<std::string> requests;
+  std::mutex mu;
+  RawUpstream upstream([&](int fd, int) {
+    for (int stream = 0; stream < kStreams; ++stream) {
+      std::string got;
+      char buf[4096];
+      for (int piece = 0; piece < 2; ++piece) {
+        const std::string want = "piece-" + std::to_string(stream) + "-" + std::to_string(piece);
+        while (got.find(want) == std::string::npos) {
+          ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+          if (n <= 0) return;
+          got.append(buf, static_cast<size_t>(n));
+        }
+        seen[stream * 2 + piece].set_value();
+      }
+      while (got.find("\r\n0\r\n") == std::string::npos ||
+             got.find("\r\n\r\n", got.find("\r\n0\r\n") + 2) == std::string::npos) {
+        ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) return;
+        got.append(buf, static_cast<size_t>(n));
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        requests.push_back(got);
+      }
+      Send(fd, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+    }
+  });
+  UpstreamClient client(upstream.address());
+  for (int stream = 0; stream < kStreams; ++stream) {
+    const std::string tag = std::to_string(stream);
+    PieceBody body({"piece-" + tag + "-0", "piece-" + tag + "-1", "the end"},
+                   {{"Lambda-Runtime-Function-Error-Type", "E" + tag}});
+    body.gates = {seen[stream * 2].get_future().share(),
+                  seen[stream * 2 + 1].get_future().share()};
+    RecordingWriter out;
+    ForwardOutcome o = client.Forward(ChunkedPost("/r" + tag), body, out);
+    ASSERT_TRUE(o.error.ok()) << o.error.message();
+    EXPECT_EQ(o.status, 202);
+    EXPECT_TRUE(out.ended);
+  }
+  EXPECT_EQ(upstream.connections(), 1);
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(requests.size(), static_cast<size_t>(kStreams));
+  EXPECT_NE(requests[2].find("POST /r2 HTTP/1.1\r\n"), std::string::npos);
+  EXPECT_NE(requests[2].find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_NE(requests[2].find("\r\n9\r\npiece-2-0\r\n9\r\npiece-2-1\r\n7\r\nthe end\r\n"
+                             "0\r\nLambda-Runtime-Function-Error-Type: E2\r\n\r\n"),
+            std::string::npos)
+      << requests[2];
+}
+
+TEST(UpstreamClientTest, LargeBodyIsSentAsItArrivesWithItsLength) {
+  const std::string big(3 * UpstreamClient::kReplayLimit + 17, 'z');
+  std::promise<std::string> seen;
+  RawUpstream upstream([&](int fd, int) {
+    seen.set_value(ReadRequest(fd));
+    Send(fd, kOk);
+  });
+  UpstreamClient client(upstream.address());
+  RecordingWriter out;
+  PieceBody body({big.substr(0, 100), big.substr(100)});
+  ForwardOutcome o = client.Forward(Request("POST", "/big", {}, big.size()), body, out);
+  ASSERT_TRUE(o.error.ok()) << o.error.message();
+  EXPECT_EQ(o.status, 200);
+  auto got = seen.get_future();
+  ASSERT_EQ(got.wait_for(30s), std::future_status::ready);
+  const std::string request = got.get();
+  EXPECT_NE(request.find("Content-Length: " + std::to_string(big.size()) + "\r\n"),
+            std::string::npos);
+  EXPECT_EQ(request.substr(request.find("\r\n\r\n") + 4), big);
+}
+
+TEST(UpstreamClientTest, EarlyAnswerToALargeBodyReachesTheRuntimeAndEndsTheSending) {
+  // Like the Runtime API refusing a response over 6 MB: it answers 413 after
+  // the head and stops reading.
+  RawUpstream upstream([](int fd, int) {
+    char buf[4096];
+    std::string got;
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) return;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    Send(fd, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 8\r\n\r\ntoo big!");
+    // Keeps the connection open without reading: only the early answer can
+    // end the exchange.
+    std::this_thread::sleep_for(2s);
+  });
+  UpstreamClient client(upstream.address());
+  RecordingWriter out;
+  const std::string big(64 * 1024 * 1024, 'x');
+  StringBody body(big);
+  ForwardOutcome o = client.Forward(Request("POST", "/huge", {}, big.size()), body, out);
+  EXPECT_EQ(o.status, 413);
+  EXPECT_EQ(out.status, 413);
+  EXPECT_EQ(out.body, "too big!");
+  EXPECT_TRUE(out.ended);
+}
+
+TEST(UpstreamClientTest, DeadPooledConnectionRetriesAStreamedBodyItStillHolds) {
+  std::promise<std::string> seen_again;
+  RawUpstream upstream([&](int fd, int index) {
+    if (index == 0) {
+      ReadRequest(fd);
+      Send(fd, kOk);
+      return;  // closes the pooled connection
+    }
+    seen_again.set_value(ReadChunkedRequest(fd));
+    Send(fd, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+  });
+  UpstreamClient client(upstream.address());
+  RecordingWriter first;
+  EXPECT_EQ(Get(client, first).status, 200);
+  ASSERT_TRUE(upstream.WaitClosed(1));
+  RecordingWriter out;
+  PieceBody body({"one", "two"});
+  ForwardOutcome o = client.Forward(ChunkedPost("/s"), body, out);
+  EXPECT_TRUE(o.error.ok()) << o.error.message();
+  EXPECT_EQ(o.status, 202);
+  auto again = seen_again.get_future();
+  ASSERT_EQ(again.wait_for(30s), std::future_status::ready);
+  const std::string request = again.get();
+  // What was read before the dead connection showed is sent again first.
+  EXPECT_NE(request.find("\r\n\r\n"), std::string::npos);
+  std::string body_text = request.substr(request.find("\r\n\r\n") + 4);
+  EXPECT_NE(body_text.find("one"), std::string::npos) << body_text;
+  EXPECT_NE(body_text.find("two"), std::string::npos) << body_text;
+  EXPECT_LT(body_text.find("one"), body_text.find("two"));
+}
+
+TEST(UpstreamClientTest, StreamedBodyThatBreaksOffGets400AndClosesTheUpstreamConnection) {
+  RawUpstream upstream([](int fd, int) {
+    char c;
+    while (::recv(fd, &c, 1, 0) > 0) {
+    }  // returns once the client closes
+  });
+  UpstreamClient client(upstream.address());
+  RecordingWriter out;
+  PieceBody body({"half of it"});
+  body.fail_at_end = true;
+  ForwardOutcome o = client.Forward(ChunkedPost("/s"), body, out);
+  EXPECT_EQ(o.status, 400);
+  EXPECT_EQ(out.status, 400);
+  EXPECT_TRUE(upstream.WaitClosed(1));
+}
+
+TEST(UpstreamClientTest, CallGivesUpAtItsDeadlineOrWhenCancelled) {
+  RawUpstream upstream([](int fd, int) {
+    char c;
+    while (::recv(fd, &c, 1, 0) > 0) {
+    }  // never answers
+  });
+  UpstreamClient client(upstream.address());
+  CallOptions timed;
+  timed.deadline = std::chrono::steady_clock::now() + 100ms;
+  auto r = client.Call("POST", "/hook", {}, "{}", timed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kTimedOut);
+
+  std::atomic<bool> cancel{false};
+  CallOptions cancellable;
+  cancellable.cancel = &cancel;
+  auto call = std::async(std::launch::async,
+                         [&] { return client.Call("POST", "/hook", {}, "{}", cancellable); });
+  cancel = true;
+  ASSERT_EQ(call.wait_for(30s), std::future_status::ready);
+  r = call.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kAborted);
 }
 
 }  // namespace

@@ -20,7 +20,6 @@ int main(int argc, char** argv) {
     sigaddset(&signals, s);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  anysnap::InitCurlOnce();
   std::vector<std::string> args(argv, argv + argc);
   return anysnap::RunWrapper(args, environ);
 }

@@ -54,6 +54,10 @@ Status SendAll(int fd, std::string_view data);
 // when the socket takes them: a request head and its body leave together.
 Status SendAll(int fd, std::string_view first, std::string_view second);
 
+// Steps `msg`'s iovec array past `n` bytes that sendmsg(2) wrote, dropping
+// the pieces that were written in full.
+void ConsumeIov(msghdr& msg, size_t n);
+
 // Sets TCP_NODELAY: anysnap's exchanges are small request/response pairs.
 void SetNoDelay(int fd);
 

@@ -1,35 +1,41 @@
 // UpstreamClient talks HTTP/1.1 to one fixed upstream (the real Runtime API),
-// keeping connections alive in pools.
+// keeping connections alive in a pool.
 //
 // Forward() is the proxy path: it streams the answer back to a ResponseWriter
 // as it arrives, so memory stays bounded for any body size. It never sets a
 // transfer timeout: invocation/next and restore/next may legitimately wait for
-// days while the environment is frozen. It takes one of two paths:
+// days while the environment is frozen. A request goes over a pooled plain
+// socket; its answer is framed by the http_parser library (Content-Length,
+// chunked with trailers, close-delimited; 1xx interim answers skipped). The
+// request body leaves one of two ways:
 //
-//  - Direct: a request without a body or with a Content-Length body of at most
-//    kReplayLimit (every next, every buffered response) goes over a pooled
-//    plain socket: the request head and body leave in one sendmsg(2), and the
-//    answer is framed by the http_parser library (Content-Length, chunked with
-//    trailers, close-delimited; 1xx interim answers skipped).
-//  - libcurl: a chunked request body (a streaming response, relayed chunk by
-//    chunk with its trailers) or a larger one, and Call().
+//  - Whole: no body, or a Content-Length body of at most kReplayLimit (every
+//    next, every buffered response up to 1 MiB). The head and the body leave
+//    in one sendmsg(2).
+//  - Streamed: a chunked body (a streaming response, relayed chunk by chunk as
+//    it arrives, then its trailers) or a larger one, 64 KB at a time. While it
+//    is being sent the socket is watched for an early answer (a 413 before
+//    the end of a 7 MB body), which is relayed at once and ends the sending.
 //
-// Why not libcurl for everything, given the rule of libraries over hand-written
-// code: measured, libcurl spends about 90k instructions per request (URL
-// parsing, request formatting, connection lookup, setopt and reset) and sends
-// a head and its body in two writes, which made the delegator add more latency
-// than nginx at 1 KB. With the direct path the delegator's whole cost per
-// request fell from about 102k instructions to about 23k, nginx's level
-// (bench/RESULTS.md). The parsing stays in a library (the same http_parser as
-// HttpServer's); what is written here is only the socket handling.
+// Why no libcurl, given the rule of libraries over hand-written code: the
+// Runtime API is HTTP/1.1 over loopback to one address, and what libcurl
+// brings for it costs more than the budgets allow (bench/RESULTS.md). Per
+// request it spent ~90k instructions (URL parsing, request formatting,
+// connection lookup, setopt and reset) and sent head and body in two writes:
+// the delegator added more latency than nginx at 1 KB. Linked in, its library
+// tree (OpenSSL, GnuTLS, Kerberos, LDAP: 30 shared objects) added 5 to 9 ms
+// to the wrapper's start and 7.6 MiB to its idle RSS, against budgets of a
+// shell wrapper's 0.6 ms and 4 MB. The parsing stays in a library (the same
+// http_parser as HttpServer's); what is written here is the socket handling
+// and the request framing (a head, and chunk-size lines around the pieces).
 //
-// Both paths keep the same rules. Hop-by-hop headers (RFC 9110 §7.6.1) are
-// dropped both ways. A request whose pooled connection turns out dead before
-// any byte of the answer arrived (typical after a snapshot restore) is sent
-// again once on a fresh connection, provided every body byte sent so far can
-// be replayed (bodies up to kReplayLimit); a request whose answer had started
-// is never retried, and the runtime's connection is closed to tell it the
-// answer is incomplete.
+// Rules. Hop-by-hop headers (RFC 9110 §7.6.1) are dropped both ways. A
+// request whose pooled connection turns out dead before any byte of the
+// answer arrived (typical after a snapshot restore) is sent again once on a
+// fresh connection, provided every body byte sent so far can be replayed
+// (bodies up to kReplayLimit); a request whose answer had started is never
+// retried, and the runtime's connection is closed to tell it the answer is
+// incomplete.
 //
 // Thread-safe: any number of threads may forward at once, each on its own
 // connection, so concurrent long polls never wait for each other.
@@ -42,6 +48,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,8 +58,6 @@
 #include "anysnap/net.h"
 #include "anysnap/status.h"
 #include "anysnap/unique_fd.h"
-
-typedef void CURL;
 
 namespace anysnap {
 
@@ -64,6 +69,20 @@ struct ForwardOutcome {
   HttpHeaders response_headers;  // the upstream's, when answered_by_upstream
   Status error;                  // why the exchange failed, if it did
 };
+
+// How long a Call() may take, beyond the proxy's defaults.
+struct CallOptions {
+  // May wait indefinitely (restore/next): Abort() ends it at once.
+  bool long_poll = false;
+  // When set, the call fails with TimedOut ("timed out") once it passes.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  // When set, the call fails with Aborted ("cancelled") soon after it turns
+  // true (it is looked at every 50 ms).
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// The options of a call that may wait indefinitely.
+inline constexpr CallOptions kLongPoll{.long_poll = true, .deadline = std::nullopt, .cancel = nullptr};
 
 // A complete answer to a Call().
 struct UpstreamResponse {
@@ -97,11 +116,11 @@ class UpstreamClient {
   ForwardOutcome Forward(const HttpRequest& request, RequestBody& body, ResponseWriter& out,
                          bool long_poll = false);
 
-  // Sends a request with a complete body and returns the complete answer.
-  // `long_poll` as for Forward (restore/next).
+  // Sends a request with a complete body and returns the complete answer
+  // (at most 16 MiB of body).
   Result<UpstreamResponse> Call(std::string_view method, std::string_view target,
                                 const HttpHeaders& headers, std::string_view body,
-                                bool long_poll = false);
+                                const CallOptions& options = {});
 
   // Closes every pooled connection; those in use close when their request
   // ends. After a snapshot restore no connection made before it is reused.
@@ -114,7 +133,6 @@ class UpstreamClient {
   void Abort(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
  private:
-  class Handle;
   // A connected socket of the direct path, registered as in use.
   struct Lease {
     UniqueFd fd;
@@ -125,13 +143,8 @@ class UpstreamClient {
     bool long_poll;
   };
 
-  ForwardOutcome ForwardDirect(const HttpRequest& request, RequestBody& body, ResponseWriter& out,
-                               bool long_poll);
-  ForwardOutcome ForwardCurl(const HttpRequest& request, RequestBody& body, ResponseWriter& out,
-                             bool long_poll);
-
-  std::unique_ptr<Handle> Checkout();
-  void Checkin(std::unique_ptr<Handle> handle);
+  ForwardOutcome Exchange(const HttpRequest& request, RequestBody& body, ResponseWriter& out,
+                          const CallOptions& options);
 
   // A pooled socket unless `fresh`, else a new connection; Aborted once
   // Abort() refuses new requests of this kind.
@@ -146,13 +159,11 @@ class UpstreamClient {
   void ShutDownAfterGrace();
 
   const HostPort upstream_;
-  const std::string base_url_;
   const std::string host_header_;
   std::atomic<bool> aborting_{false};
   std::atomic<int64_t> abort_deadline_ns_{0};  // steady clock, valid once aborting_
 
   std::mutex mu_;
-  std::vector<std::unique_ptr<Handle>> idle_;  // guarded by mu_
   uint64_t generation_ = 0;                    // guarded by mu_
   std::vector<Lease> idle_sockets_;            // guarded by mu_
   std::vector<InUse> sockets_in_use_;          // guarded by mu_
@@ -166,9 +177,6 @@ class UpstreamClient {
 // logs when the upstream does not take it with 202. Returns true iff it did.
 bool ReportRuntimeError(UpstreamClient& upstream, std::string_view path,
                         std::string_view error_type, std::string_view message);
-
-// Initialises libcurl once for the process; call from main before threads.
-void InitCurlOnce();
 
 }  // namespace anysnap
 
