@@ -4,10 +4,12 @@
 #include <sys/socket.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "http_test_client.h"
 #include "scripted_upstream.h"
@@ -177,6 +179,57 @@ TEST_F(DelegatorTest, StreamsChunkedBodyUpstreamChunkByChunkWithTrailers) {
   EXPECT_EQ(s.trailers[1].value, "eyJlcnJvck1lc3NhZ2UiOiJsYXRlIn0=");
   ASSERT_NE(FindHeader(s.headers, "Lambda-Runtime-Function-Response-Mode"), nullptr);
   ASSERT_NE(FindHeader(s.headers, "Trailer"), nullptr);
+}
+
+TEST_F(DelegatorTest, StreamsResponseAfterResponseOnKeptAndNewConnections) {
+  // Regression: the second streamed response through one delegator once
+  // crashed it. Ten in a row, half on one kept-alive runtime connection, each
+  // with a body of its own size and its own trailers.
+  std::mutex mu;
+  std::vector<SeenRequest> seen;
+  upstream_.set_script([&](HttpRequest& req, RequestBody& b, ResponseWriter& out) {
+    auto body = b.ReadAll(8 << 20);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      seen.push_back({req.method, req.target, req.headers, body.ok() ? *body : "error",
+                      b.trailers()});
+    }
+    out.Respond(202, {}, "");
+  });
+  auto kept = ConnectTcp(addr());
+  ASSERT_TRUE(kept.ok());
+  for (int i = 0; i < 10; ++i) {
+    UniqueFd fresh;
+    int fd = kept->get();
+    if (i % 2 == 1) {
+      auto c = ConnectTcp(addr());
+      ASSERT_TRUE(c.ok());
+      fresh = std::move(*c);
+      fd = fresh.get();
+    }
+    const std::string piece(1000 * (i + 1), static_cast<char>('a' + i));
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx", piece.size());
+    std::string raw = "POST /2018-06-01/runtime/invocation/s" + std::to_string(i) +
+                      "/response HTTP/1.1\r\nHost: x\r\n"
+                      "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+                      "Transfer-Encoding: chunked\r\n"
+                      "Trailer: Lambda-Runtime-Function-Error-Type\r\n\r\n";
+    for (int k = 0; k < 3; ++k) raw += std::string(size) + "\r\n" + piece + "\r\n";
+    raw += "0\r\nLambda-Runtime-Function-Error-Type: E" + std::to_string(i) + "\r\n\r\n";
+    ASSERT_TRUE(SendAll(fd, raw).ok());
+    auto resp = ReadResponse(fd);
+    ASSERT_TRUE(resp.ok()) << i << ": " << resp.status().message();
+    EXPECT_EQ(resp->status, 202) << i;
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(seen.size(), 10u);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(seen[i].target, "/2018-06-01/runtime/invocation/s" + std::to_string(i) + "/response");
+    EXPECT_EQ(seen[i].body, std::string(3000 * (i + 1), static_cast<char>('a' + i))) << i;
+    ASSERT_EQ(seen[i].trailers.size(), 1u) << i;
+    EXPECT_EQ(seen[i].trailers[0].value, "E" + std::to_string(i));
+  }
 }
 
 TEST_F(DelegatorTest, ChunkedAnswerWithTrailersReachesTheRuntime) {

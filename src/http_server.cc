@@ -1,6 +1,7 @@
 #include "anysnap/http_server.h"
 
 #include <http_parser.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -58,6 +59,9 @@ class Connection final : public RequestBody, public ResponseWriter {
 
   // Serves requests until the client closes or a fault ends the connection.
   void Run(HttpHandler* handler);
+  // Returns true iff Run ended by answering a malformed request (400, 431):
+  // the client may still be sending.
+  bool answered_fault() const { return answered_fault_; }
 
   // RequestBody:
   Result<size_t> Read(char* buf, size_t cap) override;
@@ -100,6 +104,7 @@ class Connection final : public RequestBody, public ResponseWriter {
   size_t buf_begin_ = 0;  // unparsed bytes are buf_[buf_begin_, buf_end_)
   size_t buf_end_ = 0;
   bool eof_ = false;
+  bool answered_fault_ = false;
 
   Phase phase_ = Phase::kIdle;
   ParseFault fault_ = ParseFault::kNone;
@@ -415,6 +420,7 @@ void Connection::AnswerFault() {
   Log().Warn("rejected request from " + peer_ + ": " + std::to_string(status) + " " + detail);
   request_.keep_alive = false;
   close_after_ = true;
+  answered_fault_ = true;
   RespondError(status, status == 431 ? "RequestHeaderFieldsTooLarge" : "InvalidRequest", detail);
 }
 
@@ -452,6 +458,32 @@ void Connection::Run(HttpHandler* handler) {
     }
     if (close_after_ || !request_.keep_alive) return;
     ResetForNextRequest();
+  }
+}
+
+// How long CloseGently waits for the client to finish sending.
+constexpr int kLingerMs = 1000;
+
+// Ends the sending side after an error answer and reads what the client still
+// sends, until it closes too or kLingerMs pass. Closing a socket with unread
+// input makes the kernel send RST, which can destroy the answer still on its
+// way to the client: it would read a reset instead of the 400.
+void CloseGently(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs);
+  char sink[16 * 1024];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return;
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(left));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
+    ssize_t n = ::recv(fd, sink, sizeof(sink), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
   }
 }
 
@@ -513,10 +545,13 @@ void HttpServer::AcceptLoop() {
 }
 
 void HttpServer::Serve(int fd, std::string peer) {
+  bool linger;
   {
     Connection conn(fd, std::move(peer), options_);
     conn.Run(handler_);
+    linger = conn.answered_fault();
   }
+  if (linger) CloseGently(fd);
   std::lock_guard<std::mutex> lock(mu_);
   open_fds_.erase(fd);
   ::close(fd);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <string>
 
@@ -96,6 +97,24 @@ TEST_F(HttpServerTest, OversizedHeaderSectionGets431) {
   std::string got =
       Exchange(fd.get(), "GET / HTTP/1.1\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n");
   EXPECT_EQ(got.rfind("HTTP/1.1 431 ", 0), 0u) << got;
+}
+
+TEST_F(HttpServerTest, ErrorAnswerSurvivesInputTheServerNeverReads) {
+  // A malformed head followed by far more than the server will parse: closing
+  // with that input unread would reset the connection and lose the 400.
+  UniqueFd fd = Connect();
+  std::string junk = "NOT A REQUEST LINE\r\n\r\n" + std::string(2 << 20, 'j');
+  (void)SendAll(fd.get(), junk);  // the server may stop reading at any point
+  ::shutdown(fd.get(), SHUT_WR);
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
+    ASSERT_GE(n, 0) << "the connection was reset: " << std::strerror(errno);
+    if (n == 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(got.rfind("HTTP/1.1 400 ", 0), 0u) << got;
 }
 
 TEST_F(HttpServerTest, RefusesAbsoluteFormAndConnect) {

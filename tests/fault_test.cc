@@ -379,9 +379,8 @@ TEST_F(FaultTest, BodyLongerThanDeclaredForwardsOnlyTheDeclaredBytes) {
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->status, 200);
   auto second = ReadResponse(fd->get());
-  if (second.ok()) {
-    EXPECT_EQ(second->status, 400);
-  }
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(second->status, 400);
   EXPECT_EQ(ReadUntilClose(fd->get()), "");
   auto seen = upstream_.seen();
   ASSERT_EQ(seen.size(), 1u);

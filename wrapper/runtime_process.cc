@@ -1,6 +1,6 @@
 #include "runtime_process.h"
 
-#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "anysnap/unique_fd.h"
 
@@ -15,8 +16,8 @@ namespace anysnap {
 
 namespace {
 
-// Everything the child needs, prepared before fork: after fork in a threaded
-// process only async-signal-safe calls are allowed.
+// Everything the child needs, prepared before it starts: it may make only
+// async-signal-safe calls.
 struct ExecPlan {
   std::vector<std::string> storage;
   std::vector<char*> argv;
@@ -61,57 +62,77 @@ RuntimeProcess::~RuntimeProcess() {
   }
 }
 
+namespace {
+
+// What the child of Start() gets; `error` is written back through the shared
+// memory.
+struct ChildArgs {
+  const ExecPlan* plan;
+  ChildPreExec* pre_exec;
+  pid_t parent;
+  int error;
+};
+
+// The child until exec. It runs on a stack of its own in the wrapper's memory,
+// with every signal blocked: async-signal-safe calls only, and nothing
+// written but `error`.
+int ChildMain(void* p) {
+  auto* args = static_cast<ChildArgs*>(p);
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != args->parent) ::_exit(127);  // The wrapper died before prctl.
+  // Handlers would run on the wrapper's memory: every signal goes back to its
+  // default before the mask opens (the runtime host starts with a clean one).
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (args->pre_exec != nullptr) args->pre_exec->Run();
+  int err = ENOENT;
+  for (const auto& candidate : args->plan->candidates) {
+    ::execve(candidate.c_str(), args->plan->argv.data(), args->plan->envp.data());
+    // Like execvp: remember EACCES, keep looking for another match.
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    if (err != ENOENT && errno != EACCES) break;
+  }
+  args->error = err;
+  ::_exit(127);
+}
+
+// The child's stack: what the pre-exec hook and exec need, with room to spare.
+constexpr size_t kChildStackBytes = 128 * 1024;
+
+}  // namespace
+
 Status RuntimeProcess::Start(const std::vector<std::string>& argv, const EnvMap& env,
                              ChildPreExec* pre_exec) {
   if (argv.empty() || argv[0].empty()) return Status::InvalidArgument("empty runtime command");
   ExecPlan plan = PlanExec(argv, env);
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return PosixError("pipe2", errno);
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
-  pid_t parent = ::getpid();
-
-  pid_t pid = ::fork();
-  if (pid < 0) return PosixError("fork", errno);
-  if (pid == 0) {
-    // Child: async-signal-safe calls only.
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // The wrapper died before prctl.
-    struct sigaction dfl = {};
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (pre_exec != nullptr) pre_exec->Run();
-    int err = ENOENT;
-    for (const auto& candidate : plan.candidates) {
-      ::execve(candidate.c_str(), plan.argv.data(), plan.envp.data());
-      // Like execvp: remember EACCES, keep looking for another match.
-      if (errno != ENOENT && errno != ENOTDIR) err = errno;
-      if (err != ENOENT && errno != EACCES) break;
+  ChildArgs args{&plan, pre_exec, ::getpid(), 0};
+  // Like posix_spawn: CLONE_VM | CLONE_VFORK borrows the wrapper's memory until
+  // the child has exec'd (or given up), so no page tables are copied as a fork
+  // would, and the exec's outcome comes back in `args`.
+  std::unique_ptr<char[]> stack(new char[kChildStackBytes]);
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = ::clone(&ChildMain, stack.get() + kChildStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                      &args);
+  int clone_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) return PosixError("clone", clone_errno);
+  if (args.error != 0) {
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    ssize_t ignored = ::write(write_end.get(), &err, sizeof(err));
-    (void)ignored;
-    ::_exit(127);
+    return PosixError("cannot run " + argv[0], args.error);
   }
+  // The child has its own process group already: it was made before exec,
+  // and the wrapper resumed only after exec.
   pid_ = pid;
   reaped_ = false;
-  ::setpgid(pid, pid);  // Also from the parent: no race with Signal/KillGroup.
-  write_end.Reset();
-  int err = 0;
-  ssize_t n;
-  do {
-    n = ::read(read_end.get(), &err, sizeof(err));
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof(err))) {
-    int status;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-    pid_ = -1;
-    return PosixError("cannot run " + argv[0], err);
-  }
   return Status::Ok();
 }
 
