@@ -105,6 +105,14 @@ class Delegator::Proxy final : public HttpHandler {
 };
 
 Result<std::unique_ptr<Delegator>> Delegator::Start(const DelegatorOptions& options) {
+  auto d = Bind(options);
+  if (d.ok()) (*d)->Serve();
+  return d;
+}
+
+void Delegator::Serve() { server_->Start(); }
+
+Result<std::unique_ptr<Delegator>> Delegator::Bind(const DelegatorOptions& options) {
   if (!IsLoopback(options.listen) && !options.allow_non_loopback) {
     return Status::InvalidArgument("refusing to listen on non-loopback address " +
                                    options.listen.ToString() +
@@ -116,7 +124,6 @@ Result<std::unique_ptr<Delegator>> Delegator::Start(const DelegatorOptions& opti
   d->proxy_ = std::make_unique<Proxy>(d->upstream_.get(), d->lifecycle_.get());
   d->server_ = std::make_unique<HttpServer>(d->proxy_.get(), options.http);
   ANYSNAP_RETURN_IF_ERROR(d->server_->Listen(options.listen));
-  d->server_->Start();
   return d;
 }
 

@@ -53,6 +53,12 @@ class Delegator {
  public:
   // Listens, starts serving, and returns the running delegator.
   static Result<std::unique_ptr<Delegator>> Start(const DelegatorOptions& options);
+  // Listens but does not serve yet: clients' connections wait in the listen
+  // backlog until Serve(). The wrapper starts the runtime host in between, so
+  // that the delegator's threads are not made on the way to its exec.
+  static Result<std::unique_ptr<Delegator>> Bind(const DelegatorOptions& options);
+  // Starts serving a delegator made by Bind(). Call once.
+  void Serve();
   ~Delegator();
   Delegator(const Delegator&) = delete;
   Delegator& operator=(const Delegator&) = delete;

@@ -81,11 +81,14 @@ int ChildMain(void* p) {
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != args->parent) ::_exit(127);  // The wrapper died before prctl.
-  // Handlers would run on the wrapper's memory: every signal goes back to its
-  // default before the mask opens (the runtime host starts with a clean one).
+  // Dispositions pass as they would to a direct exec (a signal the wrapper's
+  // parent ignored stays ignored), except SIGPIPE, which the wrapper ignores
+  // for itself. The wrapper installs no handlers (it takes signals with
+  // sigwaitinfo), so none can run on its memory before exec; the mask opens
+  // last (the runtime host starts with a clean one).
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
+  ::sigaction(SIGPIPE, &dfl, nullptr);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
 #include "anysnap/ascii.h"
 #include "anysnap/log.h"
@@ -44,12 +43,9 @@ std::string RandomHex(size_t bytes) {
 }
 
 std::string TodayUtc() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
+  UtcTime t = ToUtc(std::chrono::system_clock::now());
   char buf[16];
-  std::snprintf(buf, sizeof(buf), "%04d/%02d/%02d", (tm.tm_year + 1900) % 10000,
-                (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+  std::snprintf(buf, sizeof(buf), "%04d/%02d/%02d", t.year % 10000, t.month % 100, t.day % 100);
   return buf;
 }
 
@@ -224,7 +220,7 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   DelegatorOptions options;
   options.upstream = *upstream;
   options.lifecycle = std::move(*lifecycle);
-  auto delegator = Delegator::Start(options);
+  auto delegator = Delegator::Bind(options);
   if (!delegator.ok()) {
     Log().Error("cannot start the delegator: " + delegator.status().message());
     UpstreamClient direct(*upstream);
@@ -260,6 +256,7 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
     return missing ? kExitNotFound : kExitNotExecutable;
   }
   runtime_group.store(runtime.pid());
+  d.Serve();
   if (audit_owner) {
     if (Status attached = audit_owner->Attach(runtime.pid()); attached.ok()) {
       audit.store(audit_owner.get());

@@ -72,6 +72,14 @@ Logger& Log();
 std::string FormatMillis(std::chrono::duration<double, std::milli> d);
 std::string FormatSeconds(std::chrono::duration<double> d);
 
+// A point in time as a UTC calendar date and time of day. Computed, not
+// looked up: glibc's gmtime_r reads /etc/localtime on first use, a file read
+// on the wrapper's way to the runtime host's exec.
+struct UtcTime {
+  int year, month, day, hour, minute, second, millisecond;
+};
+UtcTime ToUtc(std::chrono::system_clock::time_point t);
+
 // Appends `s` to `out` as the body of a JSON string (no quotes added).
 void AppendJsonEscaped(std::string& out, std::string_view s);
 
