@@ -79,6 +79,7 @@
 #include "anysnap/net.h"
 #include "anysnap/status.h"
 #include "anysnap/unique_fd.h"
+#include "nginx_baseline.h"
 #include "runtime_api_server.h"
 
 extern char** environ;
@@ -793,49 +794,6 @@ struct Tools {
   std::string work;  // temp dir for configs and logs
 };
 
-// The nginx configuration a user would write to put nginx between a runtime
-// and the Runtime API: loopback only, HTTP/1.1 with kept-alive upstream
-// connections, nothing buffered (bodies and answers stream both ways, chunked
-// passes through), no body size limit, long polls never timed out.
-std::string NginxConfig(const std::string& dir, uint16_t listen_port, const HostPort& upstream) {
-  std::ostringstream c;
-  c << "worker_processes 1;\n"
-    << "daemon off;\n"
-    << "pid " << dir << "/nginx.pid;\n"
-    << "error_log " << dir << "/nginx-error.log warn;\n"
-    << "events { worker_connections 1024; }\n"
-    << "http {\n"
-    << "  access_log off;\n"
-    << "  client_body_temp_path " << dir << "/client_body;\n"
-    << "  proxy_temp_path " << dir << "/proxy;\n"
-    << "  fastcgi_temp_path " << dir << "/fastcgi;\n"
-    << "  uwsgi_temp_path " << dir << "/uwsgi;\n"
-    << "  scgi_temp_path " << dir << "/scgi;\n"
-    << "  keepalive_timeout 1d;\n"
-    << "  keepalive_requests 1000000;\n"
-    << "  upstream runtime_api {\n"
-    << "    server " << upstream.ToString() << ";\n"
-    << "    keepalive 32;\n"
-    << "    keepalive_timeout 1d;\n"
-    << "    keepalive_requests 1000000;\n"
-    << "  }\n"
-    << "  server {\n"
-    << "    listen 127.0.0.1:" << listen_port << ";\n"
-    << "    client_max_body_size 0;\n"
-    << "    location / {\n"
-    << "      proxy_pass http://runtime_api;\n"
-    << "      proxy_http_version 1.1;\n"
-    << "      proxy_set_header Connection \"\";\n"
-    << "      proxy_buffering off;\n"
-    << "      proxy_request_buffering off;\n"
-    << "      proxy_read_timeout 1d;\n"
-    << "      proxy_send_timeout 1d;\n"
-    << "    }\n"
-    << "  }\n"
-    << "}\n";
-  return c.str();
-}
-
 // Environment is one set of the three: the server process, the delegator and
 // nginx in front of it, and the runtime's keep-alive connections to each.
 class Environment {
@@ -872,7 +830,7 @@ class Environment {
 
     addresses_[kNginx] = {"127.0.0.1", FreePort()};
     std::string conf = dir_ + "/nginx.conf";
-    std::ofstream(conf) << NginxConfig(dir_, addresses_[kNginx].port, addresses_[kDirect]);
+    std::ofstream(conf) << NginxReverseProxyConfig(dir_, addresses_[kNginx].port, addresses_[kDirect]);
     std::string nlog = dir_ + "/nginx.out";
     nginx_ = ChildProcess::Spawn(
         {{tools.nginx, "-p", dir_, "-c", conf, "-e", dir_ + "/nginx-error.log"}, {}, nlog});
@@ -1138,12 +1096,6 @@ std::string Dirname(const std::string& path) {
   return std::filesystem::path(path).parent_path().string();
 }
 
-std::string FindNginx() {
-  for (const char* p : {"/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"}) {
-    if (::access(p, X_OK) == 0) return p;
-  }
-  return "";
-}
 
 // Scales a per-round count, keeping at least `floor`.
 int Scaled(int n, double scale, int floor) {
@@ -1296,7 +1248,7 @@ int main(int argc, char** argv) {
   Tools tools;
   tools.self = std::filesystem::read_symlink("/proc/self/exe").string();
   tools.delegator = Dirname(tools.self) + "/anysnap-delegator";
-  tools.nginx = FindNginx();
+  tools.nginx = anysnap::FindNginx();
 
   app.add_flag("--serve", serve, "internal: run as the Runtime API server process")->group("");
   app.add_option("--max-concurrency", max_concurrency, "internal: server max_concurrency")

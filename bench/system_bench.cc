@@ -53,6 +53,7 @@
 #include "anysnap/net.h"
 #include "anysnap/unique_fd.h"
 #include "anysnap/upstream_client.h"
+#include "nginx_baseline.h"
 #include "runtime_api_server.h"
 
 extern char** environ;
@@ -155,26 +156,6 @@ struct Target {
   ChildProcess process;  // none for direct
 };
 
-// nginx as a reverse proxy of the Runtime API that carries long polls and
-// chunked bodies as they come (the configuration anysnap-bench-invoke uses).
-std::string NginxConfig(const fs::path& dir, uint16_t port, const HostPort& upstream) {
-  std::ostringstream c;
-  c << "daemon off;\nworker_processes 1;\npid " << (dir / "nginx.pid").string() << ";\n"
-    << "error_log " << (dir / "error.log").string() << " error;\n"
-    << "events { worker_connections 1024; }\n"
-    << "http {\n  access_log off;\n"
-    << "  client_body_temp_path " << (dir / "body").string() << ";\n"
-    << "  proxy_temp_path " << (dir / "proxy").string() << ";\n"
-    << "  upstream runtime_api { server " << upstream.ToString() << "; keepalive 32; }\n"
-    << "  server {\n    listen 127.0.0.1:" << port << ";\n"
-    << "    keepalive_requests 1000000;\n    keepalive_timeout 1d;\n"
-    << "    client_max_body_size 0;\n"
-    << "    location / {\n      proxy_pass http://runtime_api;\n"
-    << "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
-    << "      proxy_buffering off;\n      proxy_request_buffering off;\n"
-    << "      proxy_read_timeout 1d;\n      proxy_send_timeout 1d;\n    }\n  }\n}\n";
-  return c.str();
-}
 
 struct Tools {
   std::string bin_dir;  // build/bin
@@ -206,7 +187,7 @@ Target StartTarget(const std::string& name, const HostPort& upstream, const Tool
   } else {
     fs::path dir = tools.work / ("nginx-" + std::to_string(port));
     fs::create_directories(dir);
-    std::ofstream(dir / "nginx.conf") << NginxConfig(dir, port, upstream);
+    std::ofstream(dir / "nginx.conf") << NginxReverseProxyConfig(dir.string(), port, upstream);
     spawn.argv = {tools.nginx, "-p", dir.string(), "-c", (dir / "nginx.conf").string()};
   }
   t.process = Must(ChildProcess::Spawn(spawn), "start " + name);
