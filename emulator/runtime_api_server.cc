@@ -268,6 +268,7 @@ class RuntimeApiServer::Impl::Exchange {
   }
   Status Drain() { return ReadBody(nullptr); }
   const HttpHeaders& trailers() const { return body_.trailers(); }
+  bool peer_gone() { return out_.peer_gone(); }
 
   void Answer(int status, const HttpHeaders& headers, std::string_view body) {
     if (!body_done_ || !body_status_.ok()) out_.CloseAfterResponse();
@@ -354,14 +355,27 @@ void RuntimeApiServer::Impl::HandleNext(Exchange& ex) {
   ex.Drain();
   std::shared_ptr<Pending> p;
   int64_t deadline_ms = 0;
+  bool gone = false;
   {
     std::unique_lock<std::mutex> lock(mu_);
     work_cv_.wait(lock, [&] {
       if (stopping_) return true;
+      // A runtime that gave up this next (it died, or reconnected) must not
+      // take an event with it: with several in flight (managed instances)
+      // it would sit delivered to no one until its timeout.
+      if (ex.peer_gone()) {
+        gone = true;
+        return true;
+      }
       p = PickForNext();
       return p != nullptr;
     });
     if (p) deadline_ms = p->deadline_ms;
+  }
+  if (gone) {
+    Log().Debug("runtime api: a waiting next's connection closed; no event given to it");
+    ex.AnswerError(500, "ClientGone", "The connection closed before an event came");
+    return;
   }
   if (!p) {
     ex.AnswerError(500, "ServerStopping", "The Runtime API server is stopping");

@@ -842,6 +842,30 @@ TEST_F(RuntimeApiServerTest, ManagedInstancesGiveConcurrentNextsDistinctEvents) 
   }
 }
 
+TEST_F(RuntimeApiServerTest, ANextWhoseConnectionClosedTakesNoEvent) {
+  // Managed instances: a delivered event is never given to a second next, so
+  // one handed to a dead connection would wait for its timeout.
+  RuntimeApiServer::Options options;
+  options.max_concurrency = 2;
+  StartServer(options);
+  {
+    UniqueFd gone = Connect();
+    ASSERT_TRUE(SendAll(gone.get(), "GET " + std::string(kNext) + " HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+    ASSERT_TRUE(WaitForCalls(1));
+  }  // closed while parked
+  Invocation inv = Event("for the live one", "id-live");
+  inv.timeout = std::chrono::hours(1);
+  auto result = server_->Invoke(std::move(inv));
+  auto reply = std::async(std::launch::async, [&] { return Next(); });
+  ASSERT_TRUE(Ready(reply));
+  Reply r = reply.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "for the live one");
+  EXPECT_EQ(Respond("id-live", "ok").status, 202);
+  ASSERT_TRUE(Ready(result));
+  EXPECT_EQ(result.get().body, "ok");
+}
+
 TEST_F(RuntimeApiServerTest, UnknownPathsAre404AndWrongMethods405) {
   StartServer();
   Reply r = Send("GET", Url("/nope"));

@@ -73,6 +73,7 @@ class Connection final : public RequestBody, public ResponseWriter {
   Status End(const HttpHeaders& trailers) override;
   bool started() const override { return started_; }
   void CloseAfterResponse() override { close_after_ = true; }
+  bool peer_gone() override;
 
  private:
   enum class Phase { kIdle, kHead, kBody, kComplete };
@@ -408,6 +409,14 @@ void Connection::ResetForNextRequest() {
   started_ = ended_ = chunked_out_ = head_only_ = false;
   body_left_.reset();
   out_.clear();
+}
+
+bool Connection::peer_gone() {
+  if (eof_) return true;
+  char c;
+  ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;
+  return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
 void Connection::AnswerFault() {

@@ -90,6 +90,10 @@ class ResponseWriter {
   virtual bool started() const = 0;
   // Closes the connection after this response.
   virtual void CloseAfterResponse() = 0;
+  // Returns true iff the client is known to have closed its connection (or
+  // its sending side): an answer now would most likely be lost. For a handler
+  // that waits long before answering (a parked invocation/next).
+  virtual bool peer_gone() { return false; }
 
   // Begin + Write + End.
   Status Respond(int status, const HttpHeaders& headers, std::string_view body);
