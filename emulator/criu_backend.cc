@@ -3,13 +3,18 @@
 // of that image per restore, each into a fresh network namespace where a new
 // Runtime API server listens at the address the image was made against.
 #include <fcntl.h>
+#include <ftw.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
 
 #include "anysnap/child_process.h"
 #include "anysnap/environment.h"
@@ -45,6 +50,44 @@ Status RunCriu(std::vector<std::string> argv, const std::string& log, const EnvM
   return Status::Ok();
 }
 
+// Detaches every mount under `dir`, deepest first. criu mounts a cgroup
+// "yard" (a tmpfs with one cgroup hierarchy per controller) inside the image
+// folder and, in the host's mount namespace, does not always take it down.
+void UnmountUnder(const std::string& dir) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::vector<std::string> under;
+  const std::string prefix = dir + "/";
+  for (std::string line; std::getline(mountinfo, line);) {
+    // "ID PARENT MAJ:MIN ROOT MOUNT-POINT ...": the fifth field.
+    std::istringstream fields(line);
+    std::string id, parent, device, root, point;
+    if (fields >> id >> parent >> device >> root >> point && point.rfind(prefix, 0) == 0) {
+      under.push_back(point);
+    }
+  }
+  std::sort(under.begin(), under.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& point : under) ::umount2(point.c_str(), MNT_DETACH);
+}
+
+// Removes the tree at `root`, never crossing into another filesystem: a criu
+// killed halfway leaves its cgroup "yard" mounted inside the image folder, and
+// removing what is under a cgroup mount would remove the machine's cgroups.
+// What sits on another filesystem stays, with the folders above it.
+void RemoveWithinFilesystem(const std::string& root) {
+  ::nftw(
+      root.c_str(),
+      [](const char* path, const struct stat*, int type, FTW*) {
+        if (type == FTW_DP) {
+          ::rmdir(path);
+        } else if (type == FTW_F || type == FTW_SL || type == FTW_SLN) {
+          ::unlink(path);
+        }
+        return 0;  // go on whatever failed: remove as much as can be
+      },
+      16, FTW_DEPTH | FTW_MOUNT | FTW_PHYS);
+}
+
 class CriuBackend final : public SnapshotBackend {
  public:
   CriuBackend(EnvironmentFactory factory, EnvironmentSpec spec, CriuSettings settings,
@@ -54,6 +97,14 @@ class CriuBackend final : public SnapshotBackend {
         settings_(std::move(settings)),
         init_limit_(init_limit) {
     host_env_["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  }
+  // The image (the whole tree's memory: tens to hundreds of MB) goes with the
+  // backend, unless a criu command failed: then it stays, with the logs the
+  // error named.
+  ~CriuBackend() override {
+    if (settings_.image_dir.empty()) return;
+    UnmountUnder(settings_.image_dir);
+    if (!keep_image_) RemoveWithinFilesystem(settings_.image_dir);
   }
 
   SnapshotKind kind() const override { return SnapshotKind::kCriu; }
@@ -83,7 +134,10 @@ class CriuBackend final : public SnapshotBackend {
                             log, host_env_);
     taken.snapshot_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     (*env)->Kill();  // the dump ended the tree; this ends the rest
-    if (!dumped.ok()) return dumped;
+    if (!dumped.ok()) {
+      keep_image_ = true;
+      return dumped;
+    }
     return taken;
   }
 
@@ -118,6 +172,7 @@ class CriuBackend final : public SnapshotBackend {
       (*env)->server().WaitFor([](const auto& calls) { return !calls.empty(); }, 50ms);
     }
     if (!(*env)->alive()) {
+      keep_image_ = true;
       return Status::Internal("criu restore failed (" +
                               (*env)->exit_status().value_or(ExitStatus{}).Describe() + "); see " +
                               log);
@@ -136,6 +191,7 @@ class CriuBackend final : public SnapshotBackend {
   EnvMap host_env_;
   unsigned long output_inode_ = 0;
   int restores_ = 0;
+  bool keep_image_ = false;  // a criu command failed: its logs are in the image folder
 };
 
 }  // namespace

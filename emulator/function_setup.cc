@@ -261,7 +261,8 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
     std::string images = (fs::temp_directory_path() / ("anysnap-criu-" + std::to_string(::getpid()))).string();
     o.criu.image_dir = images;
     notes_.push_back("snapshot: criu (" + f.criu + "), image in " + images +
-                     "; no mount namespace, so code and layer keep their host paths");
+                     " (removed at the end unless criu fails); no mount namespace, so code "
+                     "and layer keep their host paths");
     // CRIU cannot checkpoint a seccomp user-notification listener, which the
     // audit keeps open in the wrapper: it stays off unless asked for.
     if (!spec.exec_wrapper.empty() && fn.overrides.count("ANYSNAP_AUDIT") == 0) {
