@@ -24,6 +24,17 @@ bool HeaderListContains(std::string_view value, std::string_view token) {
   return false;
 }
 
+bool IsFieldName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char ch : name) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    bool tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+    if (!tchar) return false;
+  }
+  return true;
+}
+
 bool IsHopByHop(std::string_view name, const HttpHeaders& headers) {
   static constexpr std::string_view kFixed[] = {
       "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade"};

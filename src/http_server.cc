@@ -285,6 +285,23 @@ bool Connection::ReadHead() {
     fault_detail_ = "unsupported HTTP version";
     return false;
   }
+  // http_parser, lenient, takes "Content-Length : 3" as framing while the name
+  // is not Content-Length to anyone matching names exactly: the body would go
+  // one way and its length another (RFC 9112 §5.1: reject with 400).
+  for (const HttpHeader& h : request_.headers) {
+    if (!IsFieldName(h.name)) {
+      fault_ = ParseFault::kMalformed;
+      fault_detail_ = "invalid header field name";
+      return false;
+    }
+  }
+  // A transfer coding other than a final chunked leaves the body's length
+  // unknown (RFC 9112 §6.3); http_parser would only say so after the head.
+  if (parser_.uses_transfer_encoding && (parser_.flags & F_CHUNKED) == 0) {
+    fault_ = ParseFault::kMalformed;
+    fault_detail_ = "unsupported Transfer-Encoding (only chunked is accepted)";
+    return false;
+  }
   return true;
 }
 

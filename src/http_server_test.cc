@@ -92,6 +92,22 @@ TEST_F(HttpServerTest, MalformedRequestGets400AndOthersCarryOn) {
   EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
 }
 
+TEST_F(HttpServerTest, FramingTheHandlerCouldMisreadGets400) {
+  // Each would frame the body one way for the parser and another for anyone
+  // reading the fields by name (found by fuzz_delegator_forward).
+  for (const std::string raw : {
+           "POST /p HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc",
+           "POST /p HTTP/1.1\r\nContent Length: 3\r\n\r\nabc",
+           "POST /p HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+           "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+       }) {
+    UniqueFd fd = Connect();
+    std::string got = Exchange(fd.get(), raw);
+    EXPECT_EQ(got.rfind("HTTP/1.1 400 ", 0), 0u) << raw << " -> " << got;
+    EXPECT_EQ(got.find("POST /p"), std::string::npos) << raw << ": reached the handler";
+  }
+}
+
 TEST_F(HttpServerTest, OversizedHeaderSectionGets431) {
   UniqueFd fd = Connect();
   std::string got =

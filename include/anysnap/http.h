@@ -27,6 +27,10 @@ const std::string* FindHeader(const HttpHeaders& headers, std::string_view name)
 // Returns true iff a comma-separated header value lists `token` (any case).
 bool HeaderListContains(std::string_view value, std::string_view token);
 
+// Returns true iff `name` is a valid field name: a non-empty token of
+// RFC 9110 §5.6.2 (no whitespace, no separators, no control bytes).
+bool IsFieldName(std::string_view name);
+
 // Returns true iff `name` is hop-by-hop in a message with `headers`: the fixed
 // set of RFC 9110 §7.6.1 (Connection, Keep-Alive, Proxy-Connection, TE,
 // Transfer-Encoding, Upgrade), plus every field the Connection header names.
