@@ -18,8 +18,10 @@
 //
 // Nothing may crash, and nothing may hang: an exchange that has not ended
 // after kExchangeBound is a finding (abort), since its threads would carry it
-// into the next input. After each input a well-formed next must still get its
-// 200 through.
+// into the next input. Every request the delegator forwards must parse, to its
+// end, with the http_parser that accepted it from the runtime: one that does
+// not would be framed differently upstream. After each input a well-formed
+// next must still get its 200 through.
 #include <fcntl.h>
 #include <http_parser.h>
 #include <poll.h>
@@ -55,10 +57,10 @@ constexpr std::string_view kEarlyAnswerMark = "\n--early answer--\n";
 // libFuzzer's -timeout.
 constexpr std::chrono::milliseconds kExchangeBound{2000};
 // How long the upstream waits for the next byte. While it reads a request
-// this passes only when the request never ends (the delegator sends one
-// without pause); while it drains, it bounds a connection the delegator keeps
-// in its pool, which Settle() closes anyway.
-constexpr int kSilenceMs = 200;
+// the delegator sends without pause, so a silence this long means the request
+// never ends (a finding); while it drains, it bounds a connection the
+// delegator keeps in its pool, which Settle() closes anyway.
+constexpr int kSilenceMs = 1000;
 // How much of the delegator's answer the runtime keeps (for the check).
 constexpr size_t kKeptAnswerBytes = 64 * 1024;
 
@@ -80,7 +82,7 @@ int MillisLeft(Clock::time_point deadline) {
 }
 
 // Reads what `fd` has within kSilenceMs: >0 bytes, 0 at the end of the
-// stream, -1 on an error or silence.
+// stream (or a reset), -1 on silence.
 ssize_t ReadWithin(int fd, char* buf, size_t cap) {
   for (;;) {
     pollfd p{fd, POLLIN, 0};
@@ -89,12 +91,30 @@ ssize_t ReadWithin(int fd, char* buf, size_t cap) {
     if (ready <= 0) return -1;
     ssize_t n = ::recv(fd, buf, cap, 0);
     if (n < 0 && errno == EINTR) continue;
-    return n;
+    return n < 0 ? 0 : n;
   }
 }
 
-// Reads a request with http_parser until it is complete or malformed, the
-// peer closes, or kSilenceMs pass without a byte.
+// Renders up to 512 bytes of `bytes` with C escapes, for a message.
+std::string Printable(std::string_view bytes) {
+  std::string out;
+  for (unsigned char c : bytes.substr(0, 512)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
+      out += escaped;
+    }
+  }
+  return out;
+}
+
+// Reads the request the delegator forwards, until http_parser finds it
+// complete or the delegator closes (a request cut short: its runtime's body
+// broke off). The delegator builds the request from one that HttpServer's
+// http_parser accepted, so one the same parser rejects or sees no end of is
+// a finding: an upstream would frame it differently than the delegator did.
 void ReadRequest(int fd) {
   static const http_parser_settings settings = [] {
     http_parser_settings s;
@@ -110,13 +130,27 @@ void ReadRequest(int fd) {
   http_parser_init(&parser, HTTP_REQUEST);
   bool complete = false;
   parser.data = &complete;
+  std::string seen;  // the start of the request, for a message
   char buf[16 * 1024];
   while (!complete) {
     ssize_t n = ReadWithin(fd, buf, sizeof(buf));
-    if (n <= 0) return;
+    if (n == 0) return;
+    if (n < 0) {
+      Die("the upstream saw no end of the request the delegator forwarded after " +
+          std::to_string(kSilenceMs) + " ms: " + Printable(seen));
+    }
+    if (seen.size() < 512) seen.append(buf, std::min<size_t>(static_cast<size_t>(n), 512));
     http_parser_execute(&parser, &settings, buf, static_cast<size_t>(n));
     http_errno err = HTTP_PARSER_ERRNO(&parser);
-    if (err != HPE_OK && err != HPE_PAUSED) return;
+    // http_parser 2.9.4 takes any field whose name begins with
+    // "Transfer-Encoding" for one, and so rejects requests (with a field
+    // "Transfer-Encodingx: y") that an upstream accepts and the delegator
+    // rightly forwards. Answered like any other.
+    if (err == HPE_INVALID_TRANSFER_ENCODING) return;
+    if (err != HPE_OK && err != HPE_PAUSED) {
+      Die(std::string("the delegator forwarded a request the upstream cannot parse (") +
+          http_errno_description(err) + "): " + Printable(seen));
+    }
   }
 }
 
