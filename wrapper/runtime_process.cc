@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,13 +65,13 @@ RuntimeProcess::~RuntimeProcess() {
 
 namespace {
 
-// What the child of Start() gets; `error` is written back through the shared
-// memory.
+// What the child of Start() gets. `error` (exec's errno) is on a shared page,
+// so that it comes back whether or not the child shares the wrapper's memory.
 struct ChildArgs {
   const ExecPlan* plan;
   ChildPreExec* pre_exec;
   pid_t parent;
-  int error;
+  int* error;
 };
 
 // The child until exec. It runs on a stack of its own in the wrapper's memory,
@@ -100,12 +101,21 @@ int ChildMain(void* p) {
     if (errno != ENOENT && errno != ENOTDIR) err = errno;
     if (err != ENOENT && errno != EACCES) break;
   }
-  args->error = err;
+  *args->error = err;
   ::_exit(127);
 }
 
 // The child's stack: what the pre-exec hook and exec need, with room to spare.
 constexpr size_t kChildStackBytes = 128 * 1024;
+
+// ThreadSanitizer keeps its state in the process's memory: a child that shares
+// it (CLONE_VM) and runs instrumented code corrupts it, and the wrapper is then
+// taken for a forked child. Under it the child gets a copy, as with fork.
+#if defined(__SANITIZE_THREAD__)
+constexpr int kShareMemory = 0;
+#else
+constexpr int kShareMemory = CLONE_VM;
+#endif
 
 }  // namespace
 
@@ -113,24 +123,31 @@ Status RuntimeProcess::Start(const std::vector<std::string>& argv, const EnvMap&
                              ChildPreExec* pre_exec) {
   if (argv.empty() || argv[0].empty()) return Status::InvalidArgument("empty runtime command");
   ExecPlan plan = PlanExec(argv, env);
-  ChildArgs args{&plan, pre_exec, ::getpid(), 0};
+  void* page = ::mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                      -1, 0);
+  if (page == MAP_FAILED) return PosixError("mmap", errno);
+  int* error = static_cast<int*>(page);
+  *error = 0;
+  ChildArgs args{&plan, pre_exec, ::getpid(), error};
   // Like posix_spawn: CLONE_VM | CLONE_VFORK borrows the wrapper's memory until
   // the child has exec'd (or given up), so no page tables are copied as a fork
-  // would, and the exec's outcome comes back in `args`.
+  // would.
   std::unique_ptr<char[]> stack(new char[kChildStackBytes]);
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = ::clone(&ChildMain, stack.get() + kChildStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
-                      &args);
+  pid_t pid = ::clone(&ChildMain, stack.get() + kChildStackBytes,
+                      kShareMemory | CLONE_VFORK | SIGCHLD, &args);
   int clone_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  const int exec_errno = *error;
+  ::munmap(page, sizeof(int));
   if (pid < 0) return PosixError("clone", clone_errno);
-  if (args.error != 0) {
+  if (exec_errno != 0) {
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return PosixError("cannot run " + argv[0], args.error);
+    return PosixError("cannot run " + argv[0], exec_errno);
   }
   // The child has its own process group already: it was made before exec,
   // and the wrapper resumed only after exec.
