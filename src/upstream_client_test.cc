@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -183,7 +184,50 @@ ForwardOutcome Get(UpstreamClient& client, RecordingWriter& out, std::string tar
   return client.Forward(Request("GET", std::move(target)), none, out, long_poll);
 }
 
+// Reads one chunked request to the end of its trailer section, as raw text;
+// empty when the peer closed first.
+std::string ReadChunkedRequest(int fd) {
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    size_t last = got.find("\r\n0\r\n");
+    if (last != std::string::npos && got.find("\r\n\r\n", last + 2) != std::string::npos) {
+      return got;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return "";
+    got.append(buf, static_cast<size_t>(n));
+  }
+}
+
 constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+// An upstream whose first connection answers one request and closes, leaving
+// a dead connection in the client's pool (as after a snapshot restore); each
+// later connection reads a request with `read`, hands it to `seen` and
+// answers `answer`.
+std::unique_ptr<RawUpstream> DyingFirstConnection(std::string (*read)(int),
+                                                  std::promise<std::string>* seen,
+                                                  std::string answer) {
+  return std::make_unique<RawUpstream>([=](int fd, int index) {
+    if (index == 0) {
+      ReadRequest(fd);
+      Send(fd, kOk);
+      return;
+    }
+    seen->set_value(read(fd));
+    Send(fd, answer);
+  });
+}
+
+// Has `client` pool the first connection of `upstream`, and waits until the
+// upstream has closed it.
+void PoolADeadConnection(UpstreamClient& client, RawUpstream& upstream) {
+  RecordingWriter first;
+  StringBody none;
+  EXPECT_EQ(client.Forward(Request("GET", "/x"), none, first).status, 200);
+  ASSERT_TRUE(upstream.WaitClosed(1));
+}
 
 TEST(UpstreamClientTest, KeepsOneConnectionAliveAndSendsHeadAndBodyAsGiven) {
   std::promise<std::string> seen_post;
@@ -244,19 +288,10 @@ TEST(UpstreamClientTest, KeepsOneConnectionAliveAndSendsHeadAndBodyAsGiven) {
 
 TEST(UpstreamClientTest, PooledConnectionFoundDeadIsReplacedAndTheRequestSentOnceMore) {
   std::promise<std::string> seen_again;
-  RawUpstream upstream([&](int fd, int index) {
-    if (index == 0) {
-      ReadRequest(fd);
-      Send(fd, kOk);
-      return;  // closes the connection the client keeps in its pool
-    }
-    seen_again.set_value(ReadRequest(fd));
-    Send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
-  });
-  UpstreamClient client(upstream.address());
-  RecordingWriter first;
-  EXPECT_EQ(Get(client, first).status, 200);
-  ASSERT_TRUE(upstream.WaitClosed(1));
+  auto upstream = DyingFirstConnection(&ReadRequest, &seen_again,
+                                       "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
+  UpstreamClient client(upstream->address());
+  PoolADeadConnection(client, *upstream);
 
   RecordingWriter second;
   StringBody body("payload");
@@ -266,7 +301,7 @@ TEST(UpstreamClientTest, PooledConnectionFoundDeadIsReplacedAndTheRequestSentOnc
   EXPECT_EQ(o.status, 200);
   EXPECT_EQ(second.begins, 1);
   EXPECT_EQ(second.body, "second");
-  EXPECT_EQ(upstream.connections(), 2);
+  EXPECT_EQ(upstream->connections(), 2);
   auto again = seen_again.get_future();
   ASSERT_EQ(again.wait_for(30s), std::future_status::ready);
   EXPECT_NE(again.get().find("\r\n\r\npayload"), std::string::npos);
@@ -549,22 +584,6 @@ TEST(UpstreamClientTest, DropConnectionsClosesPooledAndInUseConnections) {
   EXPECT_TRUE(upstream.WaitClosed(2));
 }
 
-// Reads one chunked request to the end of its trailer section, as raw text;
-// empty when the peer closed first.
-std::string ReadChunkedRequest(int fd) {
-  std::string got;
-  char buf[4096];
-  for (;;) {
-    size_t last = got.find("\r\n0\r\n");
-    if (last != std::string::npos && got.find("\r\n\r\n", last + 2) != std::string::npos) {
-      return got;
-    }
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) return "";
-    got.append(buf, static_cast<size_t>(n));
-  }
-}
-
 // A body handed out in scripted pieces; before each piece after the first it
 // may wait for a signal (so a test can prove a piece went upstream before the
 // next one existed), and it may end in an error instead of its end.
@@ -720,19 +739,10 @@ TEST(UpstreamClientTest, EarlyAnswerToALargeBodyReachesTheRuntimeAndEndsTheSendi
 
 TEST(UpstreamClientTest, DeadPooledConnectionRetriesAStreamedBodyItStillHolds) {
   std::promise<std::string> seen_again;
-  RawUpstream upstream([&](int fd, int index) {
-    if (index == 0) {
-      ReadRequest(fd);
-      Send(fd, kOk);
-      return;  // closes the pooled connection
-    }
-    seen_again.set_value(ReadChunkedRequest(fd));
-    Send(fd, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
-  });
-  UpstreamClient client(upstream.address());
-  RecordingWriter first;
-  EXPECT_EQ(Get(client, first).status, 200);
-  ASSERT_TRUE(upstream.WaitClosed(1));
+  auto upstream = DyingFirstConnection(&ReadChunkedRequest, &seen_again,
+                                       "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+  UpstreamClient client(upstream->address());
+  PoolADeadConnection(client, *upstream);
   RecordingWriter out;
   PieceBody body({"one", "two"});
   ForwardOutcome o = client.Forward(ChunkedPost("/s"), body, out);
