@@ -37,6 +37,13 @@ const std::string kTestBin = kBin + "/../tests";
 // leak adds over 10 000 invocations (a 200-byte leak alone is 2 MB).
 constexpr long kRssSlackKb = 1024;
 constexpr int kFdSlack = 1;  // a connection closing while the sample is taken
+// The delegator's upstream pool holds as many idle connections as requests
+// were ever in flight upstream at once. Even a runtime that waits for each
+// answer can overlap two: the last byte of an answer reaches it just before
+// the delegator hands that upstream connection back, and its next request
+// may come first and open another. Bounded, unlike a leak, which over
+// thousands of invocations adds thousands of descriptors.
+constexpr int kPoolSlack = 2;
 
 long RssKb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -105,7 +112,7 @@ void Soak(const std::string& runtime, int invocations) {
   // Once the connections that were closing have closed, the descriptors are
   // back where they were (give or take the runtime's own next in flight).
   int settled_fds = OpenFds(pid);
-  for (int i = 0; i < 5000 && settled_fds > base.fds; ++i) {
+  for (int i = 0; i < 5000 && settled_fds > base.fds + kPoolSlack; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     settled_fds = OpenFds(pid);
   }
@@ -115,8 +122,8 @@ void Soak(const std::string& runtime, int invocations) {
 #ifndef __SANITIZE_ADDRESS__  // ASan's quarantine grows the heap by design
   EXPECT_LE(floor_rss - base.rss_kb, kRssSlackKb) << Describe(samples);
 #endif
-  EXPECT_LE(floor_fds - base.fds, kFdSlack) << Describe(samples);
-  EXPECT_LE(settled_fds, base.fds + kFdSlack) << Describe(samples);
+  EXPECT_LE(floor_fds - base.fds, kFdSlack + kPoolSlack) << Describe(samples);
+  EXPECT_LE(settled_fds, base.fds + kFdSlack + kPoolSlack) << Describe(samples);
   // Nothing lost, nothing extra: the platform saw one response per invocation.
   auto calls = fn.server().calls();
   EXPECT_EQ(std::count_if(calls.begin(), calls.end(),
