@@ -188,6 +188,11 @@ class AnswerRelay {
   int status() const { return status_; }
   HttpHeaders& headers() { return headers_; }
   const HttpHeaders& trailers() const { return trailers_; }
+  // The last piece of a Content-Length body, held back from the runtime until
+  // the caller has returned the upstream connection to the pool: a runtime
+  // that has its whole answer may send its next request at once, and that
+  // request should find the connection there rather than open another.
+  const std::string& held_tail() const { return held_tail_; }
   // Why the exchange failed: relaying to the runtime, else the upstream side.
   Status error() const {
     return !client_error_.ok() ? client_error_.WithContext("answering the runtime") : error_;
@@ -223,6 +228,7 @@ class AnswerRelay {
   int status_ = 0;
   HttpHeaders headers_;
   HttpHeaders trailers_;
+  std::string held_tail_;
   Status client_error_;
   Status error_;
 };
@@ -292,6 +298,11 @@ int AnswerRelay::OnHeadersComplete(http_parser* p) {
 
 int AnswerRelay::OnBody(http_parser* p, const char* at, size_t len) {
   AnswerRelay* r = Self(p);
+  // http_parser has already counted this piece: none left means it is the last.
+  if ((p->flags & F_CHUNKED) == 0 && p->content_length == 0) {
+    r->held_tail_.assign(at, len);
+    return 0;
+  }
   Status s = r->out_->Write({at, len});
   if (!s.ok()) {
     r->client_error_ = s;
@@ -746,7 +757,9 @@ ForwardOutcome UpstreamClient::Exchange(const HttpRequest& request, RequestBody&
       }
       Release(std::move(lease.value()), sent.all && relay.reusable());
       if (relay.complete()) {
+        Status tail = relay.held_tail().empty() ? Status::Ok() : out.Write(relay.held_tail());
         SettleAnswer(relay.status(), std::move(relay.headers()), relay.trailers(), out, outcome);
+        if (!tail.ok()) outcome.error = tail.WithContext("answering the runtime");
         return outcome;
       }
       failed.answer_status = relay.status();
