@@ -37,12 +37,11 @@ const std::string kTestBin = kBin + "/../tests";
 // leak adds over 10 000 invocations (a 200-byte leak alone is 2 MB).
 constexpr long kRssSlackKb = 1024;
 constexpr int kFdSlack = 1;  // a connection closing while the sample is taken
-// The delegator's upstream pool holds as many idle connections as requests
-// were ever in flight upstream at once. Even a runtime that waits for each
-// answer can overlap two: the last byte of an answer reaches it just before
-// the delegator hands that upstream connection back, and its next request
-// may come first and open another. Bounded, unlike a leak, which over
-// thousands of invocations adds thousands of descriptors.
+// The delegator's upstream pool keeps as many idle connections as requests
+// were ever in flight upstream at once: with timing as slow as a sanitizer's,
+// a runtime's next request can still race the return of the connection its
+// last answer came on. Bounded, unlike a leak, which over thousands of
+// invocations adds thousands of descriptors.
 constexpr int kPoolSlack = 2;
 
 long RssKb(pid_t pid) {
