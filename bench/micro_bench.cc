@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -107,13 +108,7 @@ const http_parser_settings kRequestCallbacks = [] {
   s.on_headers_complete = [](http_parser* p) {
     HttpRequest& r = State(p)->request;
     State(p)->fields.Finish(r.headers);
-    r.method = http_method_str(static_cast<http_method>(p->method));
-    r.http_major = p->http_major;
-    r.http_minor = p->http_minor;
-    r.chunked = (p->flags & F_CHUNKED) != 0;
-    if (const std::string* cl = FindHeader(r.headers, "Content-Length"))
-      r.content_length = ParseContentLength(*cl);
-    r.keep_alive = http_should_keep_alive(p) != 0;
+    FillRequestHead(p, r);
     return 0;
   };
   s.on_body = [](http_parser* p, const char*, size_t len) {
@@ -321,12 +316,9 @@ constexpr std::string_view kConfigFile = R"({
   "ANYSNAP_AUDIT_FAIL_ON": ["random", "connect"]
 })";
 
-void BM_LoadConfig(benchmark::State& state) {
-  const EnvMap env = LambdaEnvironment();
-  ReadFileFn read = [](const std::string&) -> Result<std::string> {
-    return std::string(kConfigFile);
-  };
-  auto exists = [](const std::string& path) { return path == "/var/task/anysnap.json"; };
+// The loop of the LoadConfig benchmarks.
+void RunLoadConfig(benchmark::State& state, const EnvMap& env, const ReadFileFn& read,
+                   const std::function<bool(const std::string&)>& exists) {
   for (auto _ : state) {
     auto config = LoadConfig(env, read, exists);
     if (!config.ok()) {
@@ -335,6 +327,15 @@ void BM_LoadConfig(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(config);
   }
+}
+
+void BM_LoadConfig(benchmark::State& state) {
+  const EnvMap env = LambdaEnvironment();
+  ReadFileFn read = [](const std::string&) -> Result<std::string> {
+    return std::string(kConfigFile);
+  };
+  auto exists = [](const std::string& path) { return path == "/var/task/anysnap.json"; };
+  RunLoadConfig(state, env, read, exists);
 }
 BENCHMARK(BM_LoadConfig);
 
@@ -345,14 +346,7 @@ void BM_LoadConfigEnvironmentOnly(benchmark::State& state) {
     return Status::NotFound("open " + path);
   };
   auto exists = [](const std::string&) { return false; };
-  for (auto _ : state) {
-    auto config = LoadConfig(env, read, exists);
-    if (!config.ok()) {
-      state.SkipWithError(config.status().ToString().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(config);
-  }
+  RunLoadConfig(state, env, read, exists);
 }
 BENCHMARK(BM_LoadConfigEnvironmentOnly);
 

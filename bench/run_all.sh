@@ -170,7 +170,7 @@ if wanted rss; then
 
 Budget (design.md §4): ≤ 4 MB while idle. The wrapper process holds the
 delegator (threads of the same process), so its VmRSS is the pair's. The runtime
-host is \`anysnap-bench-system runtime-echo\` (echoes each event, over libcurl);
+host is \`anysnap-bench-system runtime-echo\` (echoes each event through anysnap's UpstreamClient);
 idle means it is parked in \`next\` through the delegator. Then invokes run back to
 back for $seconds s each with 1 KB, 1 MB and 6 MB events (the response echoes the
 event) while VmRSS is sampled every 2 ms; VmHWM is the kernel's peak.

@@ -9,6 +9,9 @@
 #include <string_view>
 
 #include "anysnap/http.h"
+#include "anysnap/http_server.h"
+
+struct http_parser;
 
 namespace anysnap {
 
@@ -16,6 +19,10 @@ namespace anysnap {
 // parsers count header bytes themselves against their own limits, so this
 // lifts the library's well above them. Idempotent and thread-safe.
 void LiftHttpParserHeaderLimit();
+
+// Fills what `p` knows once a request's head is complete into `r` (whose
+// target and fields are already in): method, version, framing, keep-alive.
+void FillRequestHead(const http_parser* p, HttpRequest& r);
 
 // Header fields of a typical Runtime API message. Parsers reserve room for
 // this many up front: one allocation per message instead of a growth series.

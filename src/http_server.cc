@@ -184,13 +184,7 @@ int Connection::OnHeadersComplete(http_parser* p) {
   Connection* c = Self(p);
   c->fields_.Finish(c->request_.headers);
   HttpRequest& r = c->request_;
-  r.method = http_method_str(static_cast<http_method>(p->method));
-  r.http_major = p->http_major;
-  r.http_minor = p->http_minor;
-  r.chunked = (p->flags & F_CHUNKED) != 0;
-  if (const std::string* cl = FindHeader(r.headers, "Content-Length"))
-    r.content_length = ParseContentLength(*cl);
-  r.keep_alive = http_should_keep_alive(p) != 0;
+  FillRequestHead(p, r);
   r.peer = c->peer_;
   c->phase_ = Phase::kBody;
   c->header_bytes_ = 0;  // trailers get a budget of their own

@@ -731,12 +731,14 @@ ForwardOutcome UpstreamClient::Exchange(const HttpRequest& request, RequestBody&
   if (!whole) streamed.emplace(request, body);
   const std::string head = RequestHead(request, host_header_);
 
+  // Whether every body byte sent so far can be sent again.
+  auto replayable = [&] { return whole || streamed->replayable(); };
+
   for (int attempt = 0;; ++attempt) {
     FailedAttempt failed;
-    const bool replayable = whole || streamed->replayable();
     auto lease = Acquire(/*fresh=*/attempt > 0, options.long_poll);
     if (!lease.ok()) {
-      failed.retryable = lease.status().code() == Status::Code::kUnavailable && replayable;
+      failed.retryable = lease.status().code() == Status::Code::kUnavailable && replayable();
       failed.error = lease.status();
     } else {
       const int fd = lease->fd.get();
@@ -763,7 +765,7 @@ ForwardOutcome UpstreamClient::Exchange(const HttpRequest& request, RequestBody&
         return outcome;
       }
       failed.answer_status = relay.status();
-      failed.retryable = !relay.any_byte() && (whole || streamed->replayable());
+      failed.retryable = !relay.any_byte() && replayable();
       failed.error = relay.error();
       if (GaveUp(sent.error) || GaveUp(received)) {
         failed.error = GaveUp(sent.error) ? sent.error : received;
