@@ -229,6 +229,47 @@ void PoolADeadConnection(UpstreamClient& client, RawUpstream& upstream) {
   ASSERT_TRUE(upstream.WaitClosed(1));
 }
 
+// A runtime reacting the instant its answer is complete: the moment the
+// last body byte reaches it, it sends its next request.
+class EagerRuntime final : public ResponseWriter {
+ public:
+  EagerRuntime(UpstreamClient* client, uint64_t answer_length)
+      : client_(client), left_(answer_length) {}
+  Status Begin(int, const HttpHeaders&, std::optional<uint64_t>) override {
+    started_ = true;
+    return Status::Ok();
+  }
+  Status Write(std::string_view data) override {
+    left_ -= data.size();
+    if (left_ == 0) {
+      RecordingWriter next;
+      StringBody none;
+      next_status = client_->Forward(Request("GET", "/next"), none, next).status;
+    }
+    return Status::Ok();
+  }
+  Status End(const HttpHeaders&) override { return Status::Ok(); }
+  bool started() const override { return started_; }
+  void CloseAfterResponse() override {}
+
+  int next_status = 0;
+
+ private:
+  UpstreamClient* const client_;
+  uint64_t left_;
+  bool started_ = false;
+};
+
+TEST(UpstreamClientTest, ARuntimeAnsweredInFullFindsTheConnectionBackInThePool) {
+  RawUpstream upstream([](int fd, int) { AnswerEach(fd, kOk); });
+  UpstreamClient client(upstream.address());
+  EagerRuntime runtime(&client, 2);
+  StringBody none;
+  EXPECT_EQ(client.Forward(Request("GET", "/first"), none, runtime).status, 200);
+  EXPECT_EQ(runtime.next_status, 200);
+  EXPECT_EQ(upstream.connections(), 1);
+}
+
 TEST(UpstreamClientTest, KeepsOneConnectionAliveAndSendsHeadAndBodyAsGiven) {
   std::promise<std::string> seen_post;
   RawUpstream upstream([&](int fd, int) {
