@@ -177,7 +177,6 @@ class CriuBackend final : public SnapshotBackend {
                               (*env)->exit_status().value_or(ExitStatus{}).Describe() + "); see " +
                               log);
     }
-    (*env)->server().Restore();
     restored.resumed = Clock::now();
     restored.env = std::move(*env);
     return restored;

@@ -160,8 +160,10 @@ LocalFunction::Acquired LocalFunction::Acquire(const std::string& request_id) {
     a.env = restored->env;
     a.start = InvokeResult::Start::kRestored;
     a.restored = std::move(*restored);
+    // Said before the runtime hears of it, so the log reads in order.
     Log("anysnap-local: restored a new execution environment (" + std::string(backend_->caveat()) +
         ")\n");
+    a.env->server().Restore();
   } else {
     auto env = NewEnvironment("on-demand");
     if (!env.ok()) {
@@ -269,9 +271,12 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
   Log(ReportLine(id, result.figures));
 
   if (a.env) {
-    // A function error keeps the environment; a platform error ends it.
+    // A function error keeps the environment; a platform error ends it, and
+    // so does Runtime.ExitError however it came (anysnap-wrapper reports it
+    // itself, then exits: the environment may not have died yet).
     bool platform_error = !result.ok && answer.headers.empty();
-    if (platform_error || !a.env->alive()) {
+    bool runtime_exited = !result.ok && result.error_type == "Runtime.ExitError";
+    if (platform_error || runtime_exited || !a.env->alive()) {
       if (result.error_type == "Sandbox.Timedout") {
         a.env->Kill("Sandbox.Timedout", "The execution environment was reset after a timeout");
       }

@@ -403,7 +403,7 @@ TEST(LocalServeTest, CriuRestoresFromOneImage) {
                 /*through_wrapper=*/true);
   EXPECT_EQ(served.Invoke(R"({"a":1})").body, R"({"a":1})");
   served.Invoke(R"({"action":"exit","status":1})");
-  EXPECT_EQ(served.Invoke(R"({"b":2})").body, R"({"b":2})");
+  EXPECT_EQ(served.Invoke(R"({"b":2})").body, R"({"b":2})") << served.log();
   EXPECT_EQ(CountOccurrences(served.log(), "Restore Duration"), 2u);
 }
 

@@ -82,7 +82,6 @@ class FreezeBackend final : public SnapshotBackend {
       env->Kill();
       return thawed.WithContext("thaw the environment");
     }
-    env->server().Restore();
     restored.resumed = Clock::now();
     restored.env = std::move(env);
     if (prepare_ahead_) {

@@ -59,8 +59,8 @@ struct SnapshotTaken {
 struct RestoredEnvironment {
   std::shared_ptr<FunctionEnvironment> env;
   std::chrono::steady_clock::time_point restore_started;
-  // The tree runs again and restore/next is answered (or, when the runtime
-  // waits on its first next, about to get the event).
+  // The tree runs again. Its restore/next is not answered yet: the caller
+  // does that (RuntimeApiServer::Restore) once it has said so.
   std::chrono::steady_clock::time_point resumed;
 };
 
@@ -80,7 +80,7 @@ class SnapshotBackend {
   // Runs init and takes the snapshot at its end. An error Status (with
   // *failure filled when init itself failed) when no snapshot was taken.
   virtual Result<SnapshotTaken> TakeSnapshot(InitFailure* failure) = 0;
-  // A fresh environment resumed from the snapshot.
+  // A fresh environment resumed from the snapshot, restore/next unanswered.
   virtual Result<RestoredEnvironment> Restore(InitFailure* failure) = 0;
   // Returns once whatever the next Restore() needs made beforehand (a freeze
   // template) is ready, so that a measured restore does not include it.

@@ -42,8 +42,10 @@ Result<std::vector<Program>> FindPrograms(const std::string& bin_dir, const Lamb
   for (const auto& entry : std::filesystem::directory_iterator(bin_dir, ec)) {
     std::string name = entry.path().filename().string();
     if (!name.starts_with("anysnap-") || !IsExecutableFile(entry.path().string())) continue;
-    // Tools that run on a developer's machine, never in a Lambda environment.
-    if (name == "anysnap-local" || name.starts_with("anysnap-bench-")) continue;
+    // Tools that run on a developer's machine or a build host, never in a
+    // Lambda environment: the layer carries what its functions run.
+    if (name == "anysnap-local" || name == "anysnap-layer" || name.starts_with("anysnap-bench-"))
+      continue;
     programs.push_back({name, entry.path().string(), std::nullopt, false});
   }
   if (ec) return Status::NotFound("bin directory " + bin_dir + ": " + ec.message());

@@ -1,5 +1,7 @@
 // BuildLayer makes anysnap's layer zip in one pass:
-//   anysnap/bin/   the anysnap-* programs of the build's bin directory;
+//   anysnap/bin/   the anysnap-* programs of the build's bin directory that run
+//                  in a Lambda environment (not anysnap-layer, anysnap-local or
+//                  the benchmarks, which run where layers are built);
 //   anysnap/lib/   their shared-library closure (library_closure.h), without glibc,
 //                  which the programs find through a DT_RPATH of $ORIGIN/../lib
 //                  written into their copies (elf_search_path.h);

@@ -27,14 +27,15 @@ class LayerBuilderTest : public ::testing::Test {
                           "/hooks/python", "/rt", "/rt/bin", "/out"}) {
       ASSERT_EQ(::mkdir((dir_.path() + d).c_str(), 0755), 0);
     }
-    // A real program with libraries, a script, and a file that is no program.
-    std::filesystem::copy_file(ANYSNAP_BIN_DIR "/anysnap-layer",
-                               dir_.path() + "/bin/anysnap-layer");
+    // A real program with libraries (anysnap-layer under another name), a
+    // script, and a file that is no program.
+    std::filesystem::copy_file(ANYSNAP_BIN_DIR "/anysnap-layer", dir_.path() + "/bin/anysnap-tool");
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-hello", "#!/bin/sh\necho hi\n", 0755).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-notes.txt", "notes\n", 0644).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/other-tool", "#!/bin/sh\n", 0755).ok());
     // Developer tools, which never run on Lambda.
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-local", "#!/bin/sh\n", 0755).ok());
+    ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-layer", "#!/bin/sh\n", 0755).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/bin/anysnap-bench-invoke", "#!/bin/sh\n", 0755).ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/hooks/nodejs/anysnap-hooks/index.js", "// hooks\n").ok());
     ASSERT_TRUE(WriteFile(dir_.path() + "/hooks/nodejs/anysnap-hooks/package.json", "{}\n").ok());
@@ -81,14 +82,15 @@ TEST_F(LayerBuilderTest, HoldsProgramsLibrariesHooksAndExtraTrees) {
   auto names = Names(dir_.path() + "/out/layer.zip");
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   for (const char* name :
-       {"anysnap/", "anysnap/bin/", "anysnap/bin/anysnap-hello", "anysnap/bin/anysnap-layer",
+       {"anysnap/", "anysnap/bin/", "anysnap/bin/anysnap-hello", "anysnap/bin/anysnap-tool",
         "anysnap/lib/", "anysnap/lib/libzip.so.4", "anysnap/lib/libstdc++.so.6",
         "nodejs/node_modules/anysnap-hooks/index.js", "python/anysnap_hooks.py",
         "runtime/bin/runtime", "runtime/bin/rt"}) {
     EXPECT_TRUE(Has(names, name)) << name;
   }
   for (const char* name : {"anysnap/bin/anysnap-notes.txt", "anysnap/bin/other-tool",
-                           "anysnap/bin/anysnap-local", "anysnap/bin/anysnap-bench-invoke",
+                           "anysnap/bin/anysnap-local", "anysnap/bin/anysnap-layer",
+                           "anysnap/bin/anysnap-bench-invoke",
                            "anysnap/lib/libc.so.6", "anysnap/lib/libm.so.6"}) {
     EXPECT_FALSE(Has(names, name)) << name;
   }
@@ -124,7 +126,7 @@ TEST_F(LayerBuilderTest, UnzipShowsModesAndSymlinks) {
     size_t start = out.rfind('\n', at) + 1;
     return out.substr(start, at - start);
   };
-  EXPECT_TRUE(line_of("anysnap/bin/anysnap-layer").starts_with("-rwxr-xr-x")) << out;
+  EXPECT_TRUE(line_of("anysnap/bin/anysnap-tool").starts_with("-rwxr-xr-x")) << out;
   EXPECT_TRUE(line_of("runtime/bin/runtime").starts_with("-rwxr-xr-x")) << out;
   EXPECT_TRUE(line_of("anysnap/lib/libzip.so.4").starts_with("-rw-r--r--")) << out;
   EXPECT_TRUE(line_of("python/anysnap_hooks.py").starts_with("-rw-r--r--")) << out;
@@ -139,12 +141,12 @@ TEST_F(LayerBuilderTest, UnpackedProgramsLoadTheirOwnLibraries) {
   auto unzip = RunCommand({"unzip", "-q", dir_.path() + "/out/layer.zip", "-d", opt});
   ASSERT_TRUE(unzip.ok());
   ASSERT_EQ(unzip->exit_code, 0) << unzip->err;
-  auto version = RunCommand({opt + "/anysnap/bin/anysnap-layer", "--version"});
+  auto version = RunCommand({opt + "/anysnap/bin/anysnap-tool", "--version"});
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(version->exit_code, 0) << version->err;
   // ld.so lists where each library came from; libzip's own needs (libbz2, libz)
   // come from the layer too.
-  auto trace = RunCommand({opt + "/anysnap/bin/anysnap-layer"}, {"LD_TRACE_LOADED_OBJECTS=1"});
+  auto trace = RunCommand({opt + "/anysnap/bin/anysnap-tool"}, {"LD_TRACE_LOADED_OBJECTS=1"});
   ASSERT_TRUE(trace.ok());
   for (const char* lib : {"libzip.so.4", "libstdc++.so.6", "libz.so.1"}) {
     EXPECT_NE(trace->out.find(std::string(lib) + " => " + opt + "/anysnap/bin/../lib/" + lib),

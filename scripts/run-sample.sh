@@ -19,7 +19,6 @@
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-lambda_glibc=2.34
 
 sample=nodejs
 case "${1-}" in
@@ -34,23 +33,11 @@ task_root=$root/samples/$sample
 
 "$root/scripts/setup.sh"
 
-# A layer for Lambda needs glibc 2.34 at most. This machine's libstdc++ may
-# need a newer one: then build for this machine's glibc, which build-layer.sh
-# flags as a layer for local use only.
-host_glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
-[ -n "$host_glibc" ] || host_glibc=$(ldd --version 2>/dev/null | awk 'NR == 1 {print $NF}')
-glibc=$lambda_glibc
-if [ -n "$host_glibc" ] &&
-  [ "$(printf '%s\n%s\n' "$lambda_glibc" "$host_glibc" | sort -t. -k1,1n -k2,2n | tail -n 1)" != "$lambda_glibc" ]; then
-  glibc=$host_glibc
-  echo "run-sample: this machine has glibc $host_glibc (Lambda: $lambda_glibc): building the layer for local use" >&2
-fi
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/anysnap-sample-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-"$root/scripts/build-layer.sh" -o "$work/anysnap-layer.zip" --glibc "$glibc" >&2
+"$root/scripts/build-layer.sh" -o "$work/anysnap-layer.zip" >&2
 mkdir "$work/opt"
 unzip -q "$work/anysnap-layer.zip" -d "$work/opt"
 
