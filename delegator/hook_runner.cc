@@ -122,7 +122,8 @@ Status RunCommand(const HookSpec& hook, std::string_view phase, const EnvMap& en
 
 Status RunUrl(const HookSpec& hook, std::string_view phase, Clock::time_point deadline,
               const std::atomic<bool>& cancel) {
-  UpstreamClient client(hook.address);  // a connection of its own, closed after
+  // A connection of its own, closed after; the messages below name the hook.
+  UpstreamClient client(hook.address, /*peer=*/"");
   CallOptions options;
   options.deadline = deadline;
   options.cancel = &cancel;

@@ -168,7 +168,9 @@ class CapturingWriter final : public ResponseWriter {
 // skipped. The caller ends the runtime's copy with trailers() once complete().
 class AnswerRelay {
  public:
-  AnswerRelay(bool head_request, ResponseWriter* out) : head_request_(head_request), out_(out) {
+  // `error_prefix` begins the messages of the upstream side's errors.
+  AnswerRelay(bool head_request, ResponseWriter* out, std::string_view error_prefix)
+      : head_request_(head_request), out_(out), error_prefix_(error_prefix) {
     http_parser_init(&parser_, HTTP_RESPONSE);
     parser_.data = this;
   }
@@ -216,6 +218,7 @@ class AnswerRelay {
 
   const bool head_request_;
   ResponseWriter* const out_;
+  const std::string_view error_prefix_;
   http_parser parser_;
   HeaderAssembler fields_;
   size_t header_bytes_ = 0;
@@ -283,7 +286,7 @@ int AnswerRelay::OnHeadersComplete(http_parser* p) {
   r->header_bytes_ = 0;  // trailers get a budget of their own
   r->status_ = p->status_code;
   if (r->status_ == 101) {
-    r->error_ = Status::ProtocolError("upstream: switched protocols unasked");
+    r->error_ = Status::ProtocolError(std::string(r->error_prefix_) + "switched protocols unasked");
     return -1;
   }
   r->interim_ = r->status_ >= 100 && r->status_ < 200;
@@ -332,18 +335,19 @@ bool AnswerRelay::Feed(const char* data, size_t len) {
   if (err != HPE_OK) {
     if (error_.ok() && client_error_.ok()) {
       error_ = err == HPE_CB_header_field || err == HPE_CB_header_value || err == HPE_CB_status
-                   ? Status::ProtocolError("upstream: answer header section exceeds " +
+                   ? Status::ProtocolError(std::string(error_prefix_) +
+                                           "answer header section exceeds " +
                                            std::to_string(UpstreamClient::kMaxAnswerHeaderBytes) +
                                            " bytes")
-                   : Status::ProtocolError(std::string("upstream: malformed answer: ") +
+                   : Status::ProtocolError(std::string(error_prefix_) + "malformed answer: " +
                                            http_errno_description(err));
     }
     return false;
   }
   if (len == 0) {
-    error_ =
-        Status::Unavailable(any_byte_ ? "upstream: connection closed in the middle of the answer"
-                                      : "upstream: connection closed before any answer");
+    error_ = Status::Unavailable(std::string(error_prefix_) +
+                                 (any_byte_ ? "connection closed in the middle of the answer"
+                                            : "connection closed before any answer"));
     return false;
   }
   return true;
@@ -372,7 +376,11 @@ bool GaveUp(const Status& s) {
 // either it waits as long as it takes.
 class Waiter {
  public:
-  explicit Waiter(const CallOptions& options) : options_(options) {}
+  // `error_prefix` begins the messages of the socket's errors.
+  Waiter(const CallOptions& options, std::string_view error_prefix)
+      : options_(options), error_prefix_(error_prefix) {}
+
+  std::string_view error_prefix() const { return error_prefix_; }
 
   // Returns true iff the options bound the wait.
   bool bounded() const { return options_.deadline.has_value() || options_.cancel != nullptr; }
@@ -395,12 +403,13 @@ class Waiter {
       }
       int n = ::poll(&p, 1, timeout);
       if (n > 0) return Status::Ok();
-      if (n < 0 && errno != EINTR) return PosixError("upstream: poll", errno);
+      if (n < 0 && errno != EINTR) return PosixError(std::string(error_prefix_) + "poll", errno);
     }
   }
 
  private:
   const CallOptions& options_;
+  const std::string_view error_prefix_;
 };
 
 // Reads the answer from `fd` into `relay` until the relay wants no more.
@@ -415,7 +424,7 @@ Status ReceiveAnswer(int fd, AnswerRelay& relay, const Waiter& waiter) {
     ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return PosixError("upstream: recv", errno);
+      return PosixError(std::string(waiter.error_prefix()) + "recv", errno);
     }
     more = relay.Feed(buffer, static_cast<size_t>(n));
   }
@@ -609,8 +618,10 @@ bool SendsWholeBody(const HttpRequest& request) {
 
 }  // namespace
 
-UpstreamClient::UpstreamClient(HostPort upstream)
-    : upstream_(std::move(upstream)), host_header_(upstream_.ToString()) {
+UpstreamClient::UpstreamClient(HostPort upstream, std::string_view peer)
+    : upstream_(std::move(upstream)),
+      host_header_(upstream_.ToString()),
+      error_prefix_(peer.empty() ? std::string() : std::string(peer) + ": ") {
   LiftHttpParserHeaderLimit();  // AnswerRelay counts against kMaxAnswerHeaderBytes
 }
 
@@ -642,7 +653,7 @@ Result<UpstreamClient::Lease> UpstreamClient::Acquire(bool fresh, bool long_poll
     lease.generation = generation_;
   }
   auto fd = ConnectTcp(upstream_);
-  if (!fd.ok()) return Status::Unavailable("upstream: " + fd.status().message());
+  if (!fd.ok()) return Status::Unavailable(error_prefix_ + fd.status().message());
   lease.fd = std::move(fd.value());
   std::lock_guard<std::mutex> lock(mu_);
   if (RefusesLocked(long_poll)) return Status::Aborted("delegator is shutting down");
@@ -713,7 +724,7 @@ ForwardOutcome UpstreamClient::Forward(const HttpRequest& request, RequestBody& 
 ForwardOutcome UpstreamClient::Exchange(const HttpRequest& request, RequestBody& body,
                                         ResponseWriter& out, const CallOptions& options) {
   ForwardOutcome outcome;
-  const Waiter waiter(options);
+  const Waiter waiter(options, error_prefix_);
   const bool whole = SendsWholeBody(request);
   std::string payload;
   if (whole && request.content_length.value_or(0) > 0) {
@@ -742,7 +753,7 @@ ForwardOutcome UpstreamClient::Exchange(const HttpRequest& request, RequestBody&
       failed.error = lease.status();
     } else {
       const int fd = lease->fd.get();
-      AnswerRelay relay(request.method == "HEAD", &out);
+      AnswerRelay relay(request.method == "HEAD", &out, error_prefix_);
       Sent sent;
       if (whole) {
         sent.error = SendAll(fd, head, payload);
@@ -771,7 +782,7 @@ ForwardOutcome UpstreamClient::Exchange(const HttpRequest& request, RequestBody&
         failed.error = GaveUp(sent.error) ? sent.error : received;
         failed.retryable = false;
       } else if (!relay.any_byte() && !sent.error.ok()) {
-        failed.error = Status::Unavailable("upstream: " + sent.error.message());
+        failed.error = Status::Unavailable(error_prefix_ + sent.error.message());
       } else if (!received.ok() && (!relay.any_byte() || failed.error.ok())) {
         failed.error = Status::Unavailable(received.message());
       }

@@ -321,6 +321,23 @@ TEST(Lifecycle, UrlHookAnsweringNon2xxFails) {
                           "/ready\\\" answered 503: not ready");
 }
 
+TEST(Lifecycle, UrlHookNobodyListensOnFailsNamingTheHook) {
+  // A loopback port that was bound a moment ago and is free now.
+  std::string url;
+  {
+    HookEndpoint gone(200);
+    url = gone.url("/gone");
+  }
+  Function fn(SnapStart());
+  SetUpSnapStart(fn);
+  fn.Set("ANYSNAP_BEFORE_SNAPSHOT", url);
+  fn.Start();
+  // The hook is named, and nothing calls it "upstream".
+  fn.ExpectEndedWithError(64, /*restore=*/false, "Runtime.BeforeSnapshotError",
+                          "/gone\\\" POST failed: connect 127.0.0.1:");
+  EXPECT_EQ(fn.Stderr().find("upstream"), std::string::npos) << fn.Stderr();
+}
+
 TEST(Lifecycle, PreloadReadsFilesBeforeTheSnapshot) {
   Function fn(SnapStart());
   SetUpSnapStart(fn);

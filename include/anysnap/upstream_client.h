@@ -100,7 +100,9 @@ class UpstreamClient {
   // direct path accepts.
   static constexpr size_t kMaxAnswerHeaderBytes = 2 * 1024 * 1024;
 
-  explicit UpstreamClient(HostPort upstream);
+  // `peer` names the other side in error messages ("upstream: connect ...");
+  // empty, the messages name none (a caller that says what it called).
+  explicit UpstreamClient(HostPort upstream, std::string_view peer = "upstream");
   ~UpstreamClient();
   UpstreamClient(const UpstreamClient&) = delete;
   UpstreamClient& operator=(const UpstreamClient&) = delete;
@@ -160,6 +162,7 @@ class UpstreamClient {
 
   const HostPort upstream_;
   const std::string host_header_;
+  const std::string error_prefix_;  // "peer: ", or empty
   std::atomic<bool> aborting_{false};
   std::atomic<int64_t> abort_deadline_ns_{0};  // steady clock, valid once aborting_
 
