@@ -142,7 +142,7 @@ int Main(int argc, char** argv) {
   CLI::App* build_cmd = app.add_subcommand(
       "build", "Build the layer zip: anysnap's programs and libraries, hooks, extra trees");
   build_cmd->add_option("-o,--output", build.output, "The zip to write")->required();
-  build_cmd->add_option("--bin-dir", build.bin_dir, "Where the anysnap-* programs are (all but anysnap-local and anysnap-bench-*, which never run on Lambda, go in)")
+  build_cmd->add_option("--bin-dir", build.bin_dir, "Where the anysnap-* programs are (all but anysnap-layer, anysnap-local and anysnap-bench-*, which never run on Lambda, go in)")
       ->capture_default_str();
   build_cmd
       ->add_option("--hooks-dir", build.hooks_dir,
