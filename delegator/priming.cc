@@ -19,17 +19,6 @@ std::string Serialize(const rapidjson::Value& v) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // True for {"event": ...} and {"event": ..., "headers": {...}}.
 bool IsWrapped(const rapidjson::Value& v) {
   if (!v.IsObject() || !v.HasMember("event")) return false;
@@ -69,7 +58,7 @@ Result<std::vector<PrimeEvent>> ParsePrimeEvents(std::string_view json) {
         return Status::InvalidArgument(where + "\"headers\" must be an object of strings");
       for (auto m = headers.MemberBegin(); m != headers.MemberEnd(); ++m) {
         std::string name(m->name.GetString(), m->name.GetStringLength());
-        if (!IsToken(name))
+        if (!IsFieldName(name))
           return Status::InvalidArgument(where + "\"" + name + "\" is not a header name");
         if (!m->value.IsString())
           return Status::InvalidArgument(where + "header " + name + " must be a string");
