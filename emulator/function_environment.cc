@@ -197,7 +197,7 @@ void FunctionEnvironment::Watch() {
     }
     if (exit) {
       if (!killing_) {
-        server_->Abandon("Runtime.ExitError",
+        server_->Abandon(kExitErrorType,
                          exit->success() ? "Runtime exited without providing a reason"
                                          : "Runtime exited with error: " + exit->Describe());
       }

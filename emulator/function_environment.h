@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "anysnap/child_process.h"
+#include "anysnap/runtime_api.h"
 #include "anysnap/status.h"
 #include "anysnap/unique_fd.h"
 #include "cgroup.h"
@@ -90,7 +91,7 @@ class FunctionEnvironment {
   Status Thaw();
   // Fails every waiting invocation with `error_type`/`message`, ends the
   // tree, and waits for the watcher. Idempotent.
-  void Kill(std::string_view error_type = "Runtime.ExitError",
+  void Kill(std::string_view error_type = kExitErrorType,
             std::string_view message = "The execution environment was shut down");
   // The peak resident memory of the tree (sum of VmHWM), sampled while it lives.
   uint64_t PeakRss();

@@ -232,7 +232,7 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
     if (!result.ok) {
       result.error_type = answer.error_type.empty() ? "Runtime.UnknownReason" : answer.error_type;
       // A platform error about the runtime's exit names the invoke, as Lambda's does.
-      if (result.error_type == "Runtime.ExitError" && answer.headers.empty()) {
+      if (result.error_type == kExitErrorType && answer.headers.empty()) {
         result.body = ErrorDocument(result.error_type,
                                     "RequestId: " + id + " Error: " + ErrorMessageOf(result.body));
       }
@@ -275,7 +275,7 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
     // so does Runtime.ExitError however it came (anysnap-wrapper reports it
     // itself, then exits: the environment may not have died yet).
     bool platform_error = !result.ok && answer.headers.empty();
-    bool runtime_exited = !result.ok && result.error_type == "Runtime.ExitError";
+    bool runtime_exited = !result.ok && result.error_type == kExitErrorType;
     if (platform_error || runtime_exited || !a.env->alive()) {
       if (result.error_type == "Sandbox.Timedout") {
         a.env->Kill("Sandbox.Timedout", "The execution environment was reset after a timeout");

@@ -10,6 +10,7 @@
 #include "anysnap/child_process.h"
 #include "anysnap/http.h"
 #include "anysnap/log.h"
+#include "anysnap/runtime_api.h"
 #include "anysnap/uuid.h"
 #include "process_tree.h"
 #include "runtime_api_server.h"
@@ -291,7 +292,7 @@ class LocalRun {
             outcome.error_type + "\n");
         break;
       case WaitOutcome::Kind::kRuntimeExited: {
-        outcome.error_type = "Runtime.ExitError";
+        outcome.error_type = kExitErrorType;
         std::string message =
             "RequestId: " + id + " Error: Runtime exited with error: " + w.exit.Describe();
         outcome.body = ErrorDocument(outcome.error_type, message);

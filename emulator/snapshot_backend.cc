@@ -7,6 +7,7 @@
 
 #include "anysnap/http.h"
 #include "anysnap/log.h"
+#include "anysnap/runtime_api.h"
 
 namespace anysnap {
 
@@ -145,7 +146,7 @@ InitFailure DescribeInitFailure(FunctionEnvironment& env, FunctionEnvironment::I
         break;
       }
       auto exit = env.exit_status();
-      f.error_type = "Runtime.ExitError";
+      f.error_type = kExitErrorType;
       f.body = ErrorDocument(f.error_type, exit && !exit->success()
                                                ? "Runtime exited with error: " + exit->Describe()
                                                : "Runtime exited without providing a reason");

@@ -87,20 +87,20 @@ void ReportRuntimeEnd(Delegator& delegator, int wait_status) {
   std::string how = "runtime host " + DescribeWaitStatus(wait_status);
   if (!progress.next_called) {
     if (!progress.init_error_reported) {
-      ReportRuntimeError(delegator.upstream(), kInitErrorPath, "Runtime.ExitError",
+      ReportRuntimeError(delegator.upstream(), kInitErrorPath, kExitErrorType,
                          how + (progress.stage.empty() ? " before its first invocation/next"
                                                        : " " + progress.stage));
     }
     return;
   }
   if (progress.restoring) {
-    ReportRuntimeError(delegator.upstream(), kRestoreErrorPath, "Runtime.ExitError",
+    ReportRuntimeError(delegator.upstream(), kRestoreErrorPath, kExitErrorType,
                        how + " after restore, before its first invocation");
     return;
   }
   for (const std::string& id : progress.unanswered) {
     ReportRuntimeError(delegator.upstream(), "/2018-06-01/runtime/invocation/" + id + "/error",
-                       "Runtime.ExitError", how + " during invocation " + id);
+                       kExitErrorType, how + " during invocation " + id);
   }
 }
 

@@ -28,6 +28,9 @@ inline constexpr std::string_view kErrorBodyTrailer = "Lambda-Runtime-Function-E
 inline constexpr std::string_view kXrayErrorCauseHeader =
     "Lambda-Runtime-Function-XRay-Error-Cause";
 inline constexpr std::string_view kResponseModeHeader = "Lambda-Runtime-Function-Response-Mode";
+// The error type of a runtime that exited: the wrapper reports it, Lambda and
+// anysnap-local answer it, and it always ends the execution environment.
+inline constexpr std::string_view kExitErrorType = "Runtime.ExitError";
 
 // The Runtime API endpoint a request target addresses (query strings ignored).
 enum class RuntimeEndpoint {
