@@ -24,10 +24,15 @@ class LayerSamples : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(::testing::TempDir() + "/layer-samples-" + std::to_string(::getpid()));
     const std::string zip = *dir_ + ".zip";
-    // The native build links against this machine's glibc: the target says so.
+    // Static programs need no glibc of the target's: the layer is checked
+    // against Lambda's (the builder's default). Otherwise they need this
+    // machine's, and the target says so.
     std::string build = kBin + "/anysnap-layer build -o " + zip + " --bin-dir " + kBin +
-                        " --hooks-dir " + kSource + "/samples/hooks --glibc " +
-                        gnu_get_libc_version() + " >/dev/null";
+                        " --hooks-dir " + kSource + "/samples/hooks" +
+                        (ANYSNAP_STATIC_PROGRAMS ? std::string()
+                                                 : std::string(" --glibc ") +
+                                                       gnu_get_libc_version()) +
+                        " >/dev/null";
     std::string unpack = "rm -rf " + *dir_ + " && unzip -q " + zip + " -d " + *dir_;
     ok_ = std::system(build.c_str()) == 0 && std::system(unpack.c_str()) == 0;
   }
@@ -75,6 +80,11 @@ TEST_F(LayerSamples, LayerHoldsTheWrapperWithItsLibraries) {
   EXPECT_EQ(
       std::system(("test -f " + *dir_ + "/nodejs/node_modules/anysnap-hooks/index.js").c_str()), 0);
   EXPECT_EQ(std::system(("test -f " + *dir_ + "/python/anysnap_hooks.py").c_str()), 0);
+  // Build tools stay out; static programs bring no libraries.
+  EXPECT_NE(std::system(("test -e " + *dir_ + "/anysnap/bin/anysnap-layer").c_str()), 0);
+  if (ANYSNAP_STATIC_PROGRAMS) {
+    EXPECT_NE(std::system(("test -e " + *dir_ + "/anysnap/lib").c_str()), 0);
+  }
 }
 
 TEST_F(LayerSamples, BashSampleRuns) {
