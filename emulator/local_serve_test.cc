@@ -183,6 +183,19 @@ TEST(LocalServeTest, AFunctionErrorCarriesTheHeaderAndKeepsTheEnvironment) {
   EXPECT_NE(served.log().find("\tStatus: error\tError Type: Function.Custom"), std::string::npos);
 }
 
+TEST(LocalServeTest, ARuntimeExitErrorEndsTheEnvironmentEvenBeforeItDies) {
+  // What anysnap-wrapper does when its runtime host dies mid-invoke: reports
+  // Runtime.ExitError, then exits. Here the reporter lives on: the next invoke
+  // must still get a new environment.
+  PythonFunction fn;
+  Served served(fn.path(), kPython);
+  EXPECT_EQ(served.Invoke("{}").status, 200);
+  CurlReply exited = served.Invoke(R"({"action":"error","type":"Runtime.ExitError"})");
+  EXPECT_TRUE(HasHeader(exited, "X-Amz-Function-Error: Unhandled")) << exited.head;
+  EXPECT_EQ(served.Invoke("{}").status, 200);
+  EXPECT_EQ(CountOccurrences(served.log(), "fixture: init done"), 2u) << served.log();
+}
+
 TEST(LocalServeTest, InvokeIsAClientForServe) {
   PythonFunction fn;
   Served served(fn.path(), kPython);
