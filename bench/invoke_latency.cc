@@ -830,7 +830,8 @@ class Environment {
 
     addresses_[kNginx] = {"127.0.0.1", FreePort()};
     std::string conf = dir_ + "/nginx.conf";
-    std::ofstream(conf) << NginxReverseProxyConfig(dir_, addresses_[kNginx].port, addresses_[kDirect]);
+    std::ofstream(conf) << NginxReverseProxyConfig(dir_, addresses_[kNginx].port,
+                                                   addresses_[kDirect]);
     std::string nlog = dir_ + "/nginx.out";
     nginx_ = ChildProcess::Spawn(
         {{tools.nginx, "-p", dir_, "-c", conf, "-e", dir_ + "/nginx-error.log"}, {}, nlog});
@@ -1095,7 +1096,6 @@ size_t SampleCount(const TargetSamples& s) { return s[kDirect].latency_ns.size()
 std::string Dirname(const std::string& path) {
   return std::filesystem::path(path).parent_path().string();
 }
-
 
 // Scales a per-round count, keeping at least `floor`.
 int Scaled(int n, double scale, int floor) {

@@ -156,7 +156,6 @@ struct Target {
   ChildProcess process;  // none for direct
 };
 
-
 struct Tools {
   std::string bin_dir;  // build/bin
   std::string nginx;    // empty: no nginx baseline
@@ -473,12 +472,9 @@ int RunExec(const Tools& tools, int runs, const std::string& json_path) {
 // mappings, in a fixed order.
 std::vector<std::pair<std::string, uint64_t>> RssByMapping(pid_t pid) {
   std::vector<std::pair<std::string, uint64_t>> groups = {
-      {"the anysnap-wrapper binary", 0},
-      {"glibc (libc, libm, ld.so)", 0},
-      {"libstdc++, libgcc_s", 0},
-      {"libhttp_parser, libseccomp", 0},
-      {"other shared libraries", 0},
-      {"anonymous (heap, thread stacks) and the rest", 0},
+      {"the anysnap-wrapper binary", 0}, {"glibc (libc, libm, ld.so)", 0},
+      {"libstdc++, libgcc_s", 0},        {"libhttp_parser, libseccomp", 0},
+      {"other shared libraries", 0},     {"anonymous (heap, thread stacks) and the rest", 0},
   };
   auto group_of = [](const std::string& path) -> size_t {
     auto base = path.substr(path.rfind('/') + 1);

@@ -191,8 +191,8 @@ TEST_F(DelegatorTest, StreamsResponseAfterResponseOnKeptAndNewConnections) {
     auto body = b.ReadAll(8 << 20);
     {
       std::lock_guard<std::mutex> lock(mu);
-      seen.push_back({req.method, req.target, req.headers, body.ok() ? *body : "error",
-                      b.trailers()});
+      seen.push_back(
+          {req.method, req.target, req.headers, body.ok() ? *body : "error", b.trailers()});
     }
     out.Respond(202, {}, "");
   });

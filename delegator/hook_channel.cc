@@ -142,7 +142,10 @@ void HookChannel::Register(RequestBody& body, ResponseWriter& out) {
     clients_.push_back(std::move(client));
   }
   std::string answer = "{\"id\":" + Quoted(id) + ",\"phases\":[";
-  for (size_t i = 0; i < phases_.size(); ++i) answer += (i ? "," : "") + Quoted(phases_[i]);
+  for (size_t i = 0; i < phases_.size(); ++i) {
+    if (i) answer += ',';
+    answer += Quoted(phases_[i]);
+  }
   answer += "]}";
   Log().Info("in-process hooks registered: " + name);
   out.Respond(201, kJson, answer);

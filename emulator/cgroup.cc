@@ -28,7 +28,8 @@ Status WriteControl(const std::string& file, std::string_view value) {
 }
 
 Status MakeDirectory(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return PosixError("mkdir " + path, errno);
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+    return PosixError("mkdir " + path, errno);
   return Status::Ok();
 }
 

@@ -26,7 +26,8 @@ Result<double> TimedInvoke(LocalFunction& function, const std::string& event) {
   Clock::time_point t0 = Clock::now();
   InvokeResult result = function.Invoke(std::move(request));
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  if (!result.ok) return Status::Aborted("an invoke failed (" + result.error_type + "): " + result.body);
+  if (!result.ok)
+    return Status::Aborted("an invoke failed (" + result.error_type + "): " + result.body);
   return ms;
 }
 
@@ -34,11 +35,20 @@ std::string Escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -76,7 +86,9 @@ Result<CompareResult> RunCompare(const LocalFunctionOptions& options, int runs,
   LocalFunction function(warm);
   InitFailure failure;
   Status started = function.Start(&failure);
-  if (!started.ok()) return started.WithContext("snapshot" + (failure.body.empty() ? "" : " (" + failure.body + ")"));
+  if (!started.ok())
+    return started.WithContext("snapshot" +
+                               (failure.body.empty() ? "" : " (" + failure.body + ")"));
   result.backend = std::string(function.backend()->name());
   result.caveat = std::string(function.backend()->caveat());
   for (int i = 0; i < runs; ++i) {
@@ -141,7 +153,8 @@ std::string CompareChart(const CompareResult& r, const std::string& function_nam
     const std::vector<double>* values;
     const char* label;
     const char* color;
-  } series[] = {{&r.cold_ms, "cold (on-demand)", "#d62728"}, {&r.restored_ms, "restored", "#1f77b4"}};
+  } series[] = {{&r.cold_ms, "cold (on-demand)", "#d62728"},
+                {&r.restored_ms, "restored", "#1f77b4"}};
   for (int s = 0; s < 2; ++s) {
     double x0 = left + column * s + column * 0.2, span = column * 0.6;
     const auto& v = *series[s].values;

@@ -85,8 +85,8 @@ Result<TemplateFunction> ParseTemplateFunction(const std::string& yaml, const st
         known += (known.empty() ? "" : ", ") + kv.first.as<std::string>();
       }
     }
-    return Status::NotFound("no resource " + name + " in Resources (functions: " +
-                            (known.empty() ? "none" : known) + ")");
+    return Status::NotFound("no resource " + name +
+                            " in Resources (functions: " + (known.empty() ? "none" : known) + ")");
   }
   std::string type = resource["Type"] ? resource["Type"].as<std::string>("") : "";
   if (type != "AWS::Serverless::Function" && type != "AWS::Lambda::Function") {

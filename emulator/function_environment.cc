@@ -58,8 +58,8 @@ Result<std::shared_ptr<FunctionEnvironment>> FunctionEnvironment::Prepare(
         env->netns_.RunInside([&] { return env->server_->Start(kLambdaRuntimeApi); })
             .WithContext("start the Runtime API server"));
   } else {
-    ANYSNAP_RETURN_IF_ERROR(env->server_->Start(HostPort{"127.0.0.1", 0})
-                                .WithContext("start the Runtime API server"));
+    ANYSNAP_RETURN_IF_ERROR(
+        env->server_->Start(HostPort{"127.0.0.1", 0}).WithContext("start the Runtime API server"));
   }
   if (!spec.cgroup_parent.empty()) {
     auto cgroup = Cgroup::Create(spec.cgroup_parent, "env-" + std::to_string(id));
@@ -162,8 +162,8 @@ Result<std::shared_ptr<FunctionEnvironment>> FunctionEnvironment::StartRestored(
 
 pid_t FunctionEnvironment::namespace_init_pid() const {
   if (!isolated_) return pid_;
-  auto children =
-      ReadWholeFile("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children");
+  auto children = ReadWholeFile("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) +
+                                "/children");
   if (!children.ok()) return -1;
   pid_t pid = -1;
   std::sscanf(children->c_str(), "%d", &pid);
@@ -197,9 +197,9 @@ void FunctionEnvironment::Watch() {
     }
     if (exit) {
       if (!killing_) {
-        server_->Abandon(kExitErrorType,
-                         exit->success() ? "Runtime exited without providing a reason"
-                                         : "Runtime exited with error: " + exit->Describe());
+        server_->Abandon(kExitErrorType, exit->success()
+                                             ? "Runtime exited without providing a reason"
+                                             : "Runtime exited with error: " + exit->Describe());
       }
       // What the runtime left behind goes with it, as on Lambda.
       if (cgroup_) (void)cgroup_->Kill();
@@ -208,7 +208,8 @@ void FunctionEnvironment::Watch() {
   }
 }
 
-FunctionEnvironment::InitEnd FunctionEnvironment::WaitForInitEnd(std::chrono::milliseconds patience) {
+FunctionEnvironment::InitEnd FunctionEnvironment::WaitForInitEnd(
+    std::chrono::milliseconds patience) {
   const auto deadline = std::chrono::steady_clock::now() + patience;
   for (;;) {
     if (init_ended_at()) return InitEnd::kReady;

@@ -39,10 +39,10 @@ struct EnvironmentSpec {
   // The exec wrapper's host path; empty: the runtime host that ANYSNAP_RUNTIME
   // names is started directly.
   std::string exec_wrapper;
-  std::string self_exe;       // anysnap-local, for its sandbox-init
-  bool namespaces = false;    // network, PID and (see below) mount namespaces
+  std::string self_exe;         // anysnap-local, for its sandbox-init
+  bool namespaces = false;      // network, PID and (see below) mount namespaces
   bool mount_namespace = true;  // with namespaces: /var/task and /opt bound
-  std::string cgroup_parent;  // where environments' cgroups go; empty: none
+  std::string cgroup_parent;    // where environments' cgroups go; empty: none
   int max_concurrency = 1;
   int output_fd = 2;  // the function's own output
   std::string function_arn;

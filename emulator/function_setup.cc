@@ -28,7 +28,8 @@ Result<std::string> ExistingDirectory(const std::string& path, const std::string
   std::error_code ec;
   fs::path canonical = fs::canonical(path, ec);
   if (ec) return Status::NotFound(flag + " " + path + ": " + ec.message());
-  if (!fs::is_directory(canonical)) return Status::InvalidArgument(flag + " " + path + ": not a folder");
+  if (!fs::is_directory(canonical))
+    return Status::InvalidArgument(flag + " " + path + ": not a folder");
   return canonical.string();
 }
 
@@ -42,7 +43,8 @@ Result<int> ParsePositive(const std::string& text, const std::string& what) {
 }
 
 // A variable of the function's environment, else of anysnap-local's own.
-std::optional<std::string> Lookup(const EnvMap& function, const EnvMap& own, const std::string& key) {
+std::optional<std::string> Lookup(const EnvMap& function, const EnvMap& own,
+                                  const std::string& key) {
   if (auto it = function.find(key); it != function.end() && !it->second.empty()) return it->second;
   if (auto it = own.find(key); it != own.end() && !it->second.empty()) return it->second;
   return std::nullopt;
@@ -77,7 +79,8 @@ Status UnpackLayerZip(const std::string& zip, const std::string& dir) {
       auto link = (*reader)->ReadPrefix(e, 4096);
       if (!link.ok()) return link.status();
       auto resolved = layer::ResolveLinkTarget(e.name, *link);
-      if (!resolved.ok()) return resolved.status().WithContext("--layer " + zip + ": link " + e.name);
+      if (!resolved.ok())
+        return resolved.status().WithContext("--layer " + zip + ": link " + e.name);
       if (::symlink(link->c_str(), target.c_str()) != 0) {
         return PosixError("symlink " + target.string(), errno);
       }
@@ -120,7 +123,8 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
   TemplateFunction from_template;
   if (!f.template_file.empty()) {
     if (f.template_function.empty()) {
-      return Status::InvalidArgument("--template needs --function NAME (the function's logical id)");
+      return Status::InvalidArgument(
+          "--template needs --function NAME (the function's logical id)");
     }
     auto text = ReadWholeFile(f.template_file);
     if (!text.ok()) return text.status().WithContext("--template");
@@ -175,8 +179,7 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
     fn.overrides["AWS_LAMBDA_MAX_CONCURRENCY"] = *c;
     notes_.push_back("managed instances: up to " + *c + " invokes at once in one environment");
   }
-  spec.function_arn =
-      "arn:aws:lambda:" + fn.region + ":123456789012:function:" + fn.function_name;
+  spec.function_arn = "arn:aws:lambda:" + fn.region + ":123456789012:function:" + fn.function_name;
 
   // The layer: a folder as is, a zip unpacked to a temporary folder.
   std::string layer = f.layer;
@@ -217,8 +220,9 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
 
   // Isolation.
   if (f.no_namespaces) {
-    notes_.push_back("no namespaces (--no-namespaces): the function runs in this machine's "
-                     "namespaces; its code and layer keep their host paths");
+    notes_.push_back(
+        "no namespaces (--no-namespaces): the function runs in this machine's "
+        "namespaces; its code and layer keep their host paths");
   } else if (Status ns = ProbeNamespaces(); ns.ok()) {
     spec.namespaces = true;
     notes_.push_back("sandbox: network, PID and mount namespaces of its own; code at /var/task" +
@@ -258,7 +262,8 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
   if (criu_usable.ok() && f.snapshot != "freeze") {
     o.snapshot = SnapshotKind::kCriu;
     spec.mount_namespace = false;
-    std::string images = (fs::temp_directory_path() / ("anysnap-criu-" + std::to_string(::getpid()))).string();
+    std::string images =
+        (fs::temp_directory_path() / ("anysnap-criu-" + std::to_string(::getpid()))).string();
     o.criu.image_dir = images;
     notes_.push_back("snapshot: criu (" + f.criu + "), image in " + images +
                      " (removed at the end unless criu fails); no mount namespace, so code "

@@ -18,7 +18,8 @@ bool IsInvokePath(std::string_view path) {
   if (path.size() <= kPrefix.size() + kSuffix.size()) return false;
   if (path.substr(0, kPrefix.size()) != kPrefix) return false;
   if (path.substr(path.size() - kSuffix.size()) != kSuffix) return false;
-  std::string_view name = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  std::string_view name =
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
   return !name.empty() && name.find('/') == std::string_view::npos;
 }
 

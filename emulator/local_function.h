@@ -43,10 +43,10 @@ struct LocalFunctionOptions {
   bool snap_start = false;
   SnapshotKind snapshot = SnapshotKind::kFreeze;
   CriuSettings criu;
-  bool eager_init = false;  // on-demand: init at Start() rather than at the first invoke
+  bool eager_init = false;    // on-demand: init at Start() rather than at the first invoke
   bool prepare_ahead = true;  // freeze: freeze the next template right after a restore
-  std::chrono::milliseconds timeout{300000};           // per invoke, from delivery
-  std::chrono::milliseconds init_timeout{10000};       // on-demand init
+  std::chrono::milliseconds timeout{300000};                // per invoke, from delivery
+  std::chrono::milliseconds init_timeout{10000};            // on-demand init
   std::chrono::milliseconds snapshot_init_timeout{900000};  // SnapStart init: 15 minutes
   std::function<void(std::string_view)> on_log;
 };
@@ -65,10 +65,10 @@ struct InvokeResult {
   enum class Start { kWarm, kCold, kRestored };
   std::string request_id;
   bool ok = false;
-  std::string error_type;         // when !ok
-  std::string body;               // the response, or the error document
-  std::string content_type;       // of the runtime's response
-  bool streamed = false;          // the body went out through on_stream_data
+  std::string error_type;    // when !ok
+  std::string body;          // the response, or the error document
+  std::string content_type;  // of the runtime's response
+  bool streamed = false;     // the body went out through on_stream_data
   Start start = Start::kWarm;
   ReportFigures figures;
 };

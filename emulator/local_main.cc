@@ -14,8 +14,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -53,13 +53,6 @@ void Write(FILE* to, std::string_view text) {
 int Fail(const std::string& message) {
   Write(stderr, "anysnap-local: " + message + "\n");
   return kExitUsage;
-}
-
-// The directory holding this program.
-std::string ProgramDir() {
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : self.parent_path().string();
 }
 
 Result<std::string> AbsoluteDirectory(const std::string& path, const std::string& flag) {
@@ -165,7 +158,7 @@ int Run(const RunFlags& f) {
   }
 
   std::string layer = f.layer;
-  const std::string program_dir = ProgramDir();
+  const std::string program_dir = ProgramDirectory();
   const std::filesystem::path program_path(program_dir);
   if (layer.empty() && program_path.filename() == "bin" &&
       program_path.parent_path().filename() == "anysnap") {
@@ -225,7 +218,6 @@ int Run(const RunFlags& f) {
   return result->all_succeeded(options.events.size()) ? 0 : kExitFailedInvoke;
 }
 
-
 // Flags shared by serve and compare: the function and how it runs.
 void AddFunctionFlags(CLI::App* cmd, FunctionFlags& f, bool with_init_type) {
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -249,8 +241,9 @@ void AddFunctionFlags(CLI::App* cmd, FunctionFlags& f, bool with_init_type) {
                   "memory restore). Default: criu when usable, else freeze")
       ->check(CLI::IsMember({"criu", "freeze"}));
   cmd->add_option("--criu", f.criu, "The criu binary")->capture_default_str();
-  cmd->add_option("--env", f.env, "A variable of the function's environment; repeatable, wins "
-                                  "over --env-file and --template")
+  cmd->add_option("--env", f.env,
+                  "A variable of the function's environment; repeatable, wins "
+                  "over --env-file and --template")
       ->type_name("KEY=VALUE")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--env-file", f.env_files, "A file of KEY=VALUE lines; repeatable")
@@ -295,7 +288,7 @@ struct ServeFlags {
 int Serve(ServeFlags& flags) {
   if (auto level = ParseLogLevel(flags.log_level)) Log().set_level(*level);
   FunctionSetup setup;
-  Status built = setup.Build(flags.function, EnvFromEnviron(environ), ProgramDir());
+  Status built = setup.Build(flags.function, EnvFromEnviron(environ), ProgramDirectory());
   if (!built.ok()) return Fail(built.message());
   LocalFunctionOptions& options = setup.options();
   options.environment.output_fd = STDERR_FILENO;
@@ -318,9 +311,9 @@ int Serve(ServeFlags& flags) {
   }
   http.Start();
   Write(stderr, "anysnap-local: serving " + options.environment.function.function_name + " (" +
-                    (options.snap_start ? "snap-start, " + std::string(function.backend()->name()) +
-                                              " backend"
-                                        : std::string("on-demand")) +
+                    (options.snap_start
+                         ? "snap-start, " + std::string(function.backend()->name()) + " backend"
+                         : std::string("on-demand")) +
                     ") at http://" + http.address().ToString() + std::string(kInvokePath) + "\n");
   while (!g_stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   Write(stderr, "anysnap-local: stopping\n");
@@ -376,7 +369,7 @@ int Compare(CompareFlags& flags) {
   Log().set_level(LogLevel::kWarn);
   flags.function.init_type = "snap-start";  // the snapshot backend is chosen for it
   FunctionSetup setup;
-  Status built = setup.Build(flags.function, EnvFromEnviron(environ), ProgramDir());
+  Status built = setup.Build(flags.function, EnvFromEnviron(environ), ProgramDirectory());
   if (!built.ok()) return Fail(built.message());
   std::string event = "{}";
   if (!flags.event.empty()) {
@@ -414,7 +407,8 @@ struct SandboxInitFlags {
 int SandboxInit(SandboxInitFlags& flags) {
   if (!flags.netns.empty()) {
     flags.spec.netns_fd = ::open(flags.netns.c_str(), O_RDONLY | O_CLOEXEC);
-    if (flags.spec.netns_fd < 0) return Fail("sandbox-init: open " + flags.netns + ": " + std::strerror(errno));
+    if (flags.spec.netns_fd < 0)
+      return Fail("sandbox-init: open " + flags.netns + ": " + std::strerror(errno));
   }
   return RunSandboxInit(flags.spec);
 }
@@ -475,8 +469,10 @@ int Main(int argc, char** argv) {
   compare->add_option("-n,--runs", compare_flags.runs, "Runs of each kind")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  compare->add_option("--event", compare_flags.event, "A file holding the event, or - for stdin "
-                                                      "(default: {})")
+  compare
+      ->add_option("--event", compare_flags.event,
+                   "A file holding the event, or - for stdin "
+                   "(default: {})")
       ->type_name("FILE|-");
   compare->add_option("--chart", compare_flags.chart, "Where the SVG chart goes")
       ->capture_default_str();
@@ -492,8 +488,9 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   invoke->add_option("--function", invoke_flags.function, "Function name in the path")
       ->capture_default_str();
-  invoke->add_option("--event", invoke_flags.event,
-                     "A file holding the event, or - for stdin (default: {})")
+  invoke
+      ->add_option("--event", invoke_flags.event,
+                   "A file holding the event, or - for stdin (default: {})")
       ->type_name("FILE|-");
 
   SandboxInitFlags sandbox_flags;

@@ -31,7 +31,8 @@ using testing::TestEnvironment;
 using testing::WriteBashRuntime;
 using testing::WriteTestFile;
 
-const std::string kPythonFixture = std::string(ANYSNAP_SOURCE_DIR) + "/tests/fixtures/python/runtime.py";
+const std::string kPythonFixture =
+    std::string(ANYSNAP_SOURCE_DIR) + "/tests/fixtures/python/runtime.py";
 // Bounds a wait so that a broken server fails a test instead of hanging it.
 constexpr auto kPatience = 60s;
 
@@ -83,8 +84,8 @@ class Served {
   ChildProcess& process() { return process_; }
 
   CurlReply Invoke(const std::string& event, std::vector<std::string> extra = {}) const {
-    std::vector<std::string> argv = {"curl", "-sS", "-i", "-N", "--raw", "-XPOST", url_,
-                                     "--data-binary", event};
+    std::vector<std::string> argv = {"curl", "-sS",           "-i", "-N", "--raw", "-XPOST",
+                                     url_,   "--data-binary", event};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto run = RunCaptured(argv, TestEnvironment());
     EXPECT_TRUE(run.status.success()) << run.err;
@@ -106,9 +107,7 @@ class Served {
 // A task root holding the Python fixture as its runtime.
 class PythonFunction {
  public:
-  PythonFunction() {
-    WriteTestFile(dir_ / "runtime.py", ReadTestFile(kPythonFixture));
-  }
+  PythonFunction() { WriteTestFile(dir_ / "runtime.py", ReadTestFile(kPythonFixture)); }
   const std::string& path() const { return dir_.path(); }
   std::string operator/(const std::string& name) const { return dir_ / name; }
 
@@ -158,8 +157,8 @@ TEST(LocalServeTest, AnswersTheEmulatorsEndpointWithCurlAndInitsLazily) {
   EXPECT_EQ(CountOccurrences(log, "END RequestId: "), 2u);
   std::vector<std::string> reports = ReportLines(log);
   ASSERT_EQ(reports.size(), 2u);
-  for (const char* field : {"\tDuration: ", "\tBilled Duration: ", "\tMemory Size: 128 MB",
-                            "\tMax Memory Used: "}) {
+  for (const char* field :
+       {"\tDuration: ", "\tBilled Duration: ", "\tMemory Size: 128 MB", "\tMax Memory Used: "}) {
     EXPECT_NE(reports[0].find(field), std::string::npos) << reports[0];
   }
   EXPECT_NE(reports[0].find("\tInit Duration: "), std::string::npos);
@@ -203,13 +202,13 @@ TEST(LocalServeTest, InvokeIsAClientForServe) {
   std::string address = served.url().substr(7, served.url().find("/2015") - 7);
   std::string event = fn.path() + "/../invoke-event.json";
   WriteTestFile(event, R"({"k":"v"})");
-  auto ok = RunCaptured({kLocal, "invoke", "--address", address, "--event", event},
-                        TestEnvironment());
+  auto ok =
+      RunCaptured({kLocal, "invoke", "--address", address, "--event", event}, TestEnvironment());
   EXPECT_EQ(ok.status.code, 0) << ok.err;
   EXPECT_EQ(ok.out, "{\"k\":\"v\"}\n");
   WriteTestFile(event, R"({"action":"error"})");
-  auto failed = RunCaptured({kLocal, "invoke", "--address", address, "--event", event},
-                            TestEnvironment());
+  auto failed =
+      RunCaptured({kLocal, "invoke", "--address", address, "--event", event}, TestEnvironment());
   EXPECT_EQ(failed.status.code, 1);
   EXPECT_NE(failed.out.find(R"("errorType":"Custom")"), std::string::npos) << failed.out;
   EXPECT_NE(failed.err.find("X-Amz-Function-Error: Unhandled"), std::string::npos) << failed.err;
@@ -278,8 +277,8 @@ TEST(LocalServeTest, ConcurrentInvokesAreQueuedAndAllAnswered) {
 
 TEST(LocalServeTest, ManagedInstancesRunInvokesAtOnce) {
   PythonFunction fn;
-  Served served(fn.path(), With(kPython, {"--env", "AWS_LAMBDA_MAX_CONCURRENCY=2", "--env",
-                                          "THREADS=2"}));
+  Served served(fn.path(),
+                With(kPython, {"--env", "AWS_LAMBDA_MAX_CONCURRENCY=2", "--env", "THREADS=2"}));
   // The fixture answers "barrier" only once two invocations are in flight.
   auto a = std::async(std::launch::async, [&] { return served.Invoke(R"({"action":"barrier"})"); });
   auto b = std::async(std::launch::async, [&] { return served.Invoke(R"({"action":"barrier"})"); });
@@ -390,8 +389,7 @@ TEST(LocalServeTest, BadInputGetsOneLineAndStatus2) {
       {{"--task-root", "/nonexistent"}, "--task-root /nonexistent"},
       {{"--task-root", fn.path(), "--init-type", "sometimes"}, "--init-type"},
       {{"--task-root", fn.path(), "--env", "NOEQUALS"}, "--env NOEQUALS: expected KEY=VALUE"},
-      {{"--task-root", fn.path(), "--template", fn / "none.yaml", "--function", "F"},
-       "--template"},
+      {{"--task-root", fn.path(), "--template", fn / "none.yaml", "--function", "F"}, "--template"},
       {{"--task-root", fn.path(), "--env", "AWS_LAMBDA_FUNCTION_TIMEOUT=forever"},
        "AWS_LAMBDA_FUNCTION_TIMEOUT=forever"},
   };
@@ -422,8 +420,9 @@ TEST(LocalServeTest, CriuRestoresFromOneImage) {
 
 TEST(LocalCompareTest, PrintsATableAndWritesAChart) {
   PythonFunction fn;
-  std::vector<std::string> argv = {kLocal, "compare", "--task-root", fn.path(), "--no-wrapper",
-                                   "-n", "2", "--snapshot", "freeze", "--chart", fn / "c.svg"};
+  std::vector<std::string> argv = {kLocal,         "compare", "--task-root", fn.path(),
+                                   "--no-wrapper", "-n",      "2",           "--snapshot",
+                                   "freeze",       "--chart", fn / "c.svg"};
   argv.insert(argv.end(), kPython.begin(), kPython.end());
   auto run = RunCaptured(argv, TestEnvironment());
   EXPECT_TRUE(run.status.success()) << run.err;
@@ -471,7 +470,8 @@ TEST(FunctionConfigTest, TemplatesRefuseWhatOnlyCloudFormationResolves) {
   EXPECT_NE(missing.status().message().find("(functions: Fn)"), std::string::npos)
       << missing.status().message();
   auto plain = ParseTemplateFunction(
-      "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Timeout: 7\n", "F");
+      "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Timeout: 7\n",
+      "F");
   ASSERT_TRUE(plain.ok()) << plain.status().message();
   EXPECT_EQ(plain->timeout_s, 7.0);
 }
@@ -487,11 +487,11 @@ namespace {
 // the audit (on by default here) reports, and the restored environment answers.
 TEST(LocalServeTest, SnapStartThroughTheWrapperRunsHooksAndTheAudit) {
   const std::string source = ANYSNAP_SOURCE_DIR;
-  Served served(source + "/samples/python",
-                {"--init-type", "snap-start", "--snapshot", "freeze", "--env", "PRIME_LIMIT=20000",
-                 "--env", "PYTHONPATH=" + source + "/samples/hooks/python", "--env",
-                 "PYTHONDONTWRITEBYTECODE=1"},
-                /*through_wrapper=*/true);
+  Served served(
+      source + "/samples/python",
+      {"--init-type", "snap-start", "--snapshot", "freeze", "--env", "PRIME_LIMIT=20000", "--env",
+       "PYTHONPATH=" + source + "/samples/hooks/python", "--env", "PYTHONDONTWRITEBYTECODE=1"},
+      /*through_wrapper=*/true);
   auto r = served.Invoke(R"({"n": 100})");
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("\"largest_prime_up_to_n\": 97"), std::string::npos) << r.body;

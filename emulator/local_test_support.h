@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "anysnap/environment.h"
 #include "anysnap/child_process.h"
+#include "anysnap/environment.h"
 
 namespace anysnap::testing {
 

@@ -162,8 +162,8 @@ class RuntimeApiServer::Impl final : public HttpHandler {
     enum class State { kQueued, kDelivered, kAnswering, kFinished };
     Invocation invocation;
     std::promise<InvocationResult> promise;
-    State state = State::kQueued;  // guarded by mu_
-    int64_t deadline_ms = 0;       // guarded by mu_; set at the first delivery
+    State state = State::kQueued;                   // guarded by mu_
+    int64_t deadline_ms = 0;                        // guarded by mu_; set at the first delivery
     std::chrono::steady_clock::time_point expires;  // guarded by mu_; likewise
   };
 
@@ -218,14 +218,14 @@ class RuntimeApiServer::Impl final : public HttpHandler {
   // Set by an accepted init/error or Abandon(): every invocation fails so.
   std::optional<InvocationResult> failure_;
   std::thread timer_;
-  std::condition_variable timer_cv_;  // a delivery or stopping_
+  std::condition_variable timer_cv_;   // a delivery or stopping_
   bool init_ended_ = false;            // a next or restore/next has arrived
   bool invocation_next_seen_ = false;  // an invocation/next has arrived
   bool init_error_claimed_ = false;    // an init/error is being read or was accepted
   std::optional<InvocationResult> init_error_;
   RestorePhase restore_phase_ = RestorePhase::kNone;
   int restore_permits_ = 0;
-  int restore_admissions_ = 1;      // restore/next calls still admitted
+  int restore_admissions_ = 1;       // restore/next calls still admitted
   bool next_since_restore_ = false;  // a next arrived since the last restore/next
   bool restore_error_claimed_ = false;
   std::optional<InvocationResult> restore_error_;

@@ -850,7 +850,8 @@ TEST_F(RuntimeApiServerTest, ANextWhoseConnectionClosedTakesNoEvent) {
   StartServer(options);
   {
     UniqueFd gone = Connect();
-    ASSERT_TRUE(SendAll(gone.get(), "GET " + std::string(kNext) + " HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+    ASSERT_TRUE(
+        SendAll(gone.get(), "GET " + std::string(kNext) + " HTTP/1.1\r\nHost: x\r\n\r\n").ok());
     ASSERT_TRUE(WaitForCalls(1));
   }  // closed while parked
   Invocation inv = Event("for the live one", "id-live");

@@ -32,7 +32,8 @@ void InstallForwarding(pid_t to) {
   struct sigaction sa {};
   sa.sa_handler = ForwardSignal;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
+    ::sigaction(sig, &sa, nullptr);
 }
 
 int Fail(const std::string& what, int err, int status = 70) {
@@ -75,7 +76,8 @@ int Fail(const std::string& what, int err, int status = 70) {
 }
 
 Status BindReadOnly(const std::string& from, const char* to) {
-  if (::mkdir(to, 0755) != 0 && errno != EEXIST) return PosixError(std::string("mkdir ") + to, errno);
+  if (::mkdir(to, 0755) != 0 && errno != EEXIST)
+    return PosixError(std::string("mkdir ") + to, errno);
   if (::mount(from.c_str(), to, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
     return PosixError("bind " + from + " at " + to, errno);
   }
@@ -99,7 +101,8 @@ Status BindReadOnly(const std::string& from, const char* to) {
     }
     if (s.ok()) s = BindReadOnly(spec.task_root, kLambdaTaskRoot);
     if (s.ok() && !spec.layer_dir.empty()) s = BindReadOnly(spec.layer_dir, kLambdaLayerRoot);
-    if (s.ok() && ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    if (s.ok() &&
+        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
       s = PosixError("mount /proc", errno);
     }
     if (!s.ok()) ::_exit(Fail(s.message(), 0));

@@ -37,10 +37,10 @@ struct SandboxSpec {
   std::string cgroup_procs;  // a cgroup.procs file to join first; empty: none
   int netns_fd = -1;         // a network namespace to enter (inherited fd); -1: none
   bool pid_namespace = false;
-  bool mount_namespace = false;  // needs pid_namespace
-  std::string task_root;         // bound read-only at /var/task (mount namespace)
-  std::string layer_dir;         // bound read-only at /opt (mount namespace); may be empty
-  std::string cwd;               // the runtime's working directory
+  bool mount_namespace = false;   // needs pid_namespace
+  std::string task_root;          // bound read-only at /var/task (mount namespace)
+  std::string layer_dir;          // bound read-only at /opt (mount namespace); may be empty
+  std::string cwd;                // the runtime's working directory
   std::vector<std::string> argv;  // the runtime; its environment is the init's own
 };
 

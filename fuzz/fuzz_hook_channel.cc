@@ -31,8 +31,7 @@ class StringBody final : public anysnap::RequestBody {
 
 class Recorder final : public anysnap::ResponseWriter {
  public:
-  anysnap::Status Begin(int status, const anysnap::HttpHeaders&,
-                        std::optional<uint64_t>) override {
+  anysnap::Status Begin(int status, const anysnap::HttpHeaders&, std::optional<uint64_t>) override {
     if (started_ || status < 200 || status > 599) std::abort();
     started_ = true;
     return anysnap::Status::Ok();

@@ -6,7 +6,8 @@
 #include "priming.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto events = anysnap::ParsePrimeEvents(std::string_view(reinterpret_cast<const char*>(data), size));
+  auto events =
+      anysnap::ParsePrimeEvents(std::string_view(reinterpret_cast<const char*>(data), size));
   if (events.ok() && events->empty()) std::abort();  // an empty array is an error
   return 0;
 }

@@ -8,9 +8,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  static const anysnap::EnvMap env = {
-      {"LAMBDA_TASK_ROOT", "/var/task"}, {"_HANDLER", "index.handler"}, {"EMPTY", ""},
-      {"SPACED", "a b  c"}};
+  static const anysnap::EnvMap env = {{"LAMBDA_TASK_ROOT", "/var/task"},
+                                      {"_HANDLER", "index.handler"},
+                                      {"EMPTY", ""},
+                                      {"SPACED", "a b  c"}};
   auto words = anysnap::SplitShellWords(text, env);
   if (words.ok()) {
     size_t total = 0;

@@ -32,7 +32,7 @@ namespace anysnap::layer {
 
 struct BuildOptions {
   std::string output;
-  std::string bin_dir = "build/bin";
+  std::string bin_dir;  // where the anysnap-* programs are (anysnap-layer: its own folder)
   std::string hooks_dir = "samples/hooks";                // empty: no hooks
   std::vector<std::pair<std::string, std::string>> adds;  // source path, layer path
   LambdaTarget target;

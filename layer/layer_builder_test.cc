@@ -88,10 +88,10 @@ TEST_F(LayerBuilderTest, HoldsProgramsLibrariesHooksAndExtraTrees) {
         "runtime/bin/runtime", "runtime/bin/rt"}) {
     EXPECT_TRUE(Has(names, name)) << name;
   }
-  for (const char* name : {"anysnap/bin/anysnap-notes.txt", "anysnap/bin/other-tool",
-                           "anysnap/bin/anysnap-local", "anysnap/bin/anysnap-layer",
-                           "anysnap/bin/anysnap-bench-invoke",
-                           "anysnap/lib/libc.so.6", "anysnap/lib/libm.so.6"}) {
+  for (const char* name :
+       {"anysnap/bin/anysnap-notes.txt", "anysnap/bin/other-tool", "anysnap/bin/anysnap-local",
+        "anysnap/bin/anysnap-layer", "anysnap/bin/anysnap-bench-invoke", "anysnap/lib/libc.so.6",
+        "anysnap/lib/libm.so.6"}) {
     EXPECT_FALSE(Has(names, name)) << name;
   }
   EXPECT_EQ(result.entries, names.size());

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <string>
 
+#include "anysnap/environment.h"
 #include "anysnap/log.h"
 #include "layer/layer_builder.h"
 #include "layer/layer_inspector.h"
@@ -136,13 +137,18 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
 
   BuildOptions build;
+  build.bin_dir = ProgramDirectory();
   TargetFlags build_target;
   std::vector<std::string> adds;
   std::string epoch_flag;
   CLI::App* build_cmd = app.add_subcommand(
       "build", "Build the layer zip: anysnap's programs and libraries, hooks, extra trees");
   build_cmd->add_option("-o,--output", build.output, "The zip to write")->required();
-  build_cmd->add_option("--bin-dir", build.bin_dir, "Where the anysnap-* programs are (all but anysnap-layer, anysnap-local and anysnap-bench-*, which never run on Lambda, go in)")
+  build_cmd
+      ->add_option("--bin-dir", build.bin_dir,
+                   "Where the anysnap-* programs are (default: beside this program; all but "
+                   "anysnap-layer, anysnap-local and "
+                   "anysnap-bench-*, which never run on Lambda, go in)")
       ->capture_default_str();
   build_cmd
       ->add_option("--hooks-dir", build.hooks_dir,

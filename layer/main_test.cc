@@ -90,6 +90,19 @@ TEST_F(MainTest, BuildNeedsFewDescriptors) {
   EXPECT_EQ(run->exit_code, 0) << run->err;
 }
 
+// Without --bin-dir, the programs are the ones beside anysnap-layer itself,
+// wherever it is run from.
+TEST_F(MainTest, BuildTakesTheProgramsBesideItselfByDefault) {
+  const std::string self = dir_.path() + "/bin/anysnap-layer";
+  std::filesystem::copy_file(kBinary, self);
+  auto run = RunCommand({self, "build", "-o", path("beside.zip"), "--glibc", "2.36"});
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->exit_code, 0) << run->err;
+  auto listing = RunCommand({"unzip", "-Z1", path("beside.zip")});
+  ASSERT_TRUE(listing.ok());
+  EXPECT_NE(listing->out.find("anysnap/bin/anysnap-tool\n"), std::string::npos) << listing->out;
+}
+
 TEST_F(MainTest, BuildFailsWithFindingsWhenTheChecksFail) {
   auto run = Build("layer.zip", {}, {}, "2.17");
   ASSERT_TRUE(run.ok());

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
 done
 targets=${*:-"fuzz_http_request fuzz_config fuzz_shell_words fuzz_prime_events fuzz_hook_channel fuzz_delegator_forward fuzz_zip_inspect"}
 
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DANYSNAP_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DANYSNAP_FUZZ=ON -DANYSNAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j "$(nproc)" >/dev/null
 
 mkdir -p build-fuzz/findings

@@ -20,7 +20,7 @@ jobs=2
 run() {
   dir=$1 option=$2
   shift 2
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$option" -DANYSNAP_BUILD_BENCH=OFF >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$option" -DANYSNAP_WERROR=ON -DANYSNAP_BUILD_BENCH=OFF >/dev/null
   cmake --build "$dir" -j "$jobs" --target "$@" >/dev/null
   # Targets not built here register as *_NOT_BUILT; the hook clients'
   # tests run no anysnap code.

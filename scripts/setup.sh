@@ -6,7 +6,7 @@ set -eu
 packages="build-essential cmake pkg-config git ca-certificates curl zip unzip python3 \
 libcurl4-openssl-dev rapidjson-dev libhttp-parser-dev libcli11-dev libzip-dev \
 libseccomp-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev nginx-light \
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev clang-format ccache"
 
 missing=""
 for p in $packages; do

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 scripts/test-deps.sh
+# Every C++ file clang-format clean.
+scripts/format.sh
 # Unit, black-box, fault, security tests and the bounded soak run (10 000
 # invocations; scripts/soak.sh --invocations 100000 for the full one).
 ctest --test-dir build --output-on-failure -j "$(nproc)"

@@ -335,12 +335,11 @@ bool AnswerRelay::Feed(const char* data, size_t len) {
   if (err != HPE_OK) {
     if (error_.ok() && client_error_.ok()) {
       error_ = err == HPE_CB_header_field || err == HPE_CB_header_value || err == HPE_CB_status
-                   ? Status::ProtocolError(std::string(error_prefix_) +
-                                           "answer header section exceeds " +
-                                           std::to_string(UpstreamClient::kMaxAnswerHeaderBytes) +
-                                           " bytes")
-                   : Status::ProtocolError(std::string(error_prefix_) + "malformed answer: " +
-                                           http_errno_description(err));
+                   ? Status::ProtocolError(
+                         std::string(error_prefix_) + "answer header section exceeds " +
+                         std::to_string(UpstreamClient::kMaxAnswerHeaderBytes) + " bytes")
+                   : Status::ProtocolError(std::string(error_prefix_) +
+                                           "malformed answer: " + http_errno_description(err));
     }
     return false;
   }
@@ -395,8 +394,8 @@ class Waiter {
         timeout = static_cast<int>(kCancelCheck.count());
       }
       if (options_.deadline) {
-        auto left = std::chrono::ceil<milliseconds>(*options_.deadline -
-                                                    std::chrono::steady_clock::now());
+        auto left =
+            std::chrono::ceil<milliseconds>(*options_.deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return Status::TimedOut("timed out");
         int left_ms = static_cast<int>(std::min<int64_t>(left.count(), INT_MAX));
         timeout = timeout < 0 ? left_ms : std::min(timeout, left_ms);

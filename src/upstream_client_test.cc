@@ -470,7 +470,9 @@ TEST(UpstreamClientTest, HeadAnd204And304AnswersHaveNoBody) {
   }
   for (int status : {204, 304}) {
     RecordingWriter out;
-    ForwardOutcome o = Get(client, out, "/" + std::to_string(status));
+    std::string path = "/";
+    path += std::to_string(status);
+    ForwardOutcome o = Get(client, out, path);
     EXPECT_EQ(o.status, status);
     EXPECT_EQ(out.body, "");
     EXPECT_TRUE(out.ended);
@@ -711,8 +713,7 @@ TEST(UpstreamClientTest, ChunkedBodyGoesUpPieceByPieceWithItsTrailersAgainAndAga
     const std::string tag = std::to_string(stream);
     PieceBody body({"piece-" + tag + "-0", "piece-" + tag + "-1", "the end"},
                    {{"Lambda-Runtime-Function-Error-Type", "E" + tag}});
-    body.gates = {seen[stream * 2].get_future().share(),
-                  seen[stream * 2 + 1].get_future().share()};
+    body.gates = {seen[stream * 2].get_future().share(), seen[stream * 2 + 1].get_future().share()};
     RecordingWriter out;
     ForwardOutcome o = client.Forward(ChunkedPost("/r" + tag), body, out);
     ASSERT_TRUE(o.error.ok()) << o.error.message();

@@ -27,12 +27,12 @@ class LayerSamples : public ::testing::Test {
     // Static programs need no glibc of the target's: the layer is checked
     // against Lambda's (the builder's default). Otherwise they need this
     // machine's, and the target says so.
-    std::string build = kBin + "/anysnap-layer build -o " + zip + " --bin-dir " + kBin +
-                        " --hooks-dir " + kSource + "/samples/hooks" +
-                        (ANYSNAP_STATIC_PROGRAMS ? std::string()
-                                                 : std::string(" --glibc ") +
-                                                       gnu_get_libc_version()) +
-                        " >/dev/null";
+    std::string build =
+        kBin + "/anysnap-layer build -o " + zip + " --bin-dir " + kBin + " --hooks-dir " + kSource +
+        "/samples/hooks" +
+        (ANYSNAP_STATIC_PROGRAMS ? std::string()
+                                 : std::string(" --glibc ") + gnu_get_libc_version()) +
+        " >/dev/null";
     std::string unpack = "rm -rf " + *dir_ + " && unzip -q " + zip + " -d " + *dir_;
     ok_ = std::system(build.c_str()) == 0 && std::system(unpack.c_str()) == 0;
   }

@@ -123,8 +123,8 @@ Status RuntimeProcess::Start(const std::vector<std::string>& argv, const EnvMap&
                              ChildPreExec* pre_exec) {
   if (argv.empty() || argv[0].empty()) return Status::InvalidArgument("empty runtime command");
   ExecPlan plan = PlanExec(argv, env);
-  void* page = ::mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                      -1, 0);
+  void* page =
+      ::mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) return PosixError("mmap", errno);
   int* error = static_cast<int*>(page);
   *error = 0;

@@ -23,8 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
-
 std::string RandomHex(size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   size_t got = 0;

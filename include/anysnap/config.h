@@ -67,8 +67,8 @@ inline constexpr std::array<std::string_view, 16> kConfigVariables = {
 // What a provisioned-concurrency init runs before the environment takes
 // traffic (there is no snapshot, so never restore/next nor after-restore
 // hooks), as ANYSNAP_PROVISIONED names the steps.
-inline constexpr std::array<std::string_view, 3> kProvisionedSteps = {
-    "prime", "before-snapshot", "preload"};
+inline constexpr std::array<std::string_view, 3> kProvisionedSteps = {"prime", "before-snapshot",
+                                                                      "preload"};
 
 // The snapshot-safety hazards the audit knows, as ANYSNAP_AUDIT_FAIL_ON names
 // them: random state (getrandom, /dev/urandom), UUIDs, outbound connections,

@@ -38,6 +38,10 @@ Result<std::string> ReadWholeFile(const std::string& path);
 // Returns true iff `path` names an existing file system object (stat(2) succeeds).
 bool FileExists(const std::string& path);
 
+// Returns the directory holding the running program (from /proc/self/exe), or
+// "." when it cannot be read: where a tool finds the programs built beside it.
+std::string ProgramDirectory();
+
 }  // namespace anysnap
 
 #endif  // ANYSNAP_ENVIRONMENT_H_

@@ -82,7 +82,8 @@ struct CallOptions {
 };
 
 // The options of a call that may wait indefinitely.
-inline constexpr CallOptions kLongPoll{.long_poll = true, .deadline = std::nullopt, .cancel = nullptr};
+inline constexpr CallOptions kLongPoll{
+    .long_poll = true, .deadline = std::nullopt, .cancel = nullptr};
 
 // A complete answer to a Call().
 struct UpstreamResponse {
@@ -167,10 +168,10 @@ class UpstreamClient {
   std::atomic<int64_t> abort_deadline_ns_{0};  // steady clock, valid once aborting_
 
   std::mutex mu_;
-  uint64_t generation_ = 0;                    // guarded by mu_
-  std::vector<Lease> idle_sockets_;            // guarded by mu_
-  std::vector<InUse> sockets_in_use_;          // guarded by mu_
-  bool destroying_ = false;                    // guarded by mu_
+  uint64_t generation_ = 0;            // guarded by mu_
+  std::vector<Lease> idle_sockets_;    // guarded by mu_
+  std::vector<InUse> sockets_in_use_;  // guarded by mu_
+  bool destroying_ = false;            // guarded by mu_
   std::condition_variable abort_changed_;
   std::thread grace_timer_;
 };
