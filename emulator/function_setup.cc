@@ -1,18 +1,14 @@
 #include "function_setup.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
 
-#include "anysnap/unique_fd.h"
 #include "cgroup.h"
 #include "function_config.h"
-#include "layer/layer_path.h"
-#include "layer/zip_reader.h"
+#include "layer/layer_unpack.h"
 #include "sandbox.h"
 
 namespace anysnap {
@@ -20,9 +16,6 @@ namespace anysnap {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Lambda's largest unzipped layer set.
-constexpr uint64_t kMaxLayerBytes = 250ull * 1024 * 1024;
 
 Result<std::string> ExistingDirectory(const std::string& path, const std::string& flag) {
   std::error_code ec;
@@ -59,44 +52,6 @@ Result<double> ParseTimeoutSeconds(const std::string& value, const std::string& 
     return Status::InvalidArgument(what + "=" + value + ": expected seconds from 1 to 900");
   }
   return seconds;
-}
-
-Status UnpackLayerZip(const std::string& zip, const std::string& dir) {
-  auto reader = layer::ZipReader::Open(zip);
-  if (!reader.ok()) return reader.status().WithContext("--layer " + zip);
-  uint64_t total = 0;
-  for (const layer::ZipEntry& e : (*reader)->entries()) {
-    Status name = layer::CheckEntryName(e.name);
-    if (!name.ok()) return name.WithContext("--layer " + zip + ": entry " + e.name);
-    std::string name_no_slash = e.name;
-    while (!name_no_slash.empty() && name_no_slash.back() == '/') name_no_slash.pop_back();
-    fs::path target = fs::path(dir) / name_no_slash;
-    std::error_code ec;
-    fs::create_directories(e.is_directory() ? target : target.parent_path(), ec);
-    if (ec) return Status::IoError("mkdir " + target.string() + ": " + ec.message());
-    if (e.is_directory()) continue;
-    if (e.is_symlink()) {
-      auto link = (*reader)->ReadPrefix(e, 4096);
-      if (!link.ok()) return link.status();
-      auto resolved = layer::ResolveLinkTarget(e.name, *link);
-      if (!resolved.ok())
-        return resolved.status().WithContext("--layer " + zip + ": link " + e.name);
-      if (::symlink(link->c_str(), target.c_str()) != 0) {
-        return PosixError("symlink " + target.string(), errno);
-      }
-      continue;
-    }
-    total += e.size;
-    if (total > kMaxLayerBytes) {
-      return Status::TooLarge("--layer " + zip + ": more than 250 MB unzipped (Lambda's limit)");
-    }
-    mode_t mode = e.has_unix_mode() ? (e.unix_mode() & 0777) : 0644;
-    UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode | 0200));
-    if (!fd.valid()) return PosixError("create " + target.string(), errno);
-    ANYSNAP_RETURN_IF_ERROR((*reader)->CopyTo(e, fd.get(), kMaxLayerBytes));
-    ::fchmod(fd.get(), mode);
-  }
-  return Status::Ok();
 }
 
 FunctionSetup::~FunctionSetup() {
@@ -194,7 +149,7 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
       std::string tmp = (fs::temp_directory_path(ec) / "anysnap-layer-XXXXXX").string();
       if (::mkdtemp(tmp.data()) == nullptr) return PosixError("mkdtemp " + tmp, errno);
       unpacked_layer_ = tmp;
-      ANYSNAP_RETURN_IF_ERROR(UnpackLayerZip(layer, tmp));
+      ANYSNAP_RETURN_IF_ERROR(layer::UnpackLayerZip(layer, tmp).WithPrefix("--layer "));
       fn.layer_dir = tmp;
     } else {
       auto dir = ExistingDirectory(layer, "--layer");

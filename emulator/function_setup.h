@@ -65,10 +65,6 @@ class FunctionSetup {
   std::string cgroup_parent_;   // to remove
 };
 
-// Unpacks layer zip `zip` into the existing folder `dir`, refusing entries
-// that would land outside it; keeps file modes and symlinks.
-Status UnpackLayerZip(const std::string& zip, const std::string& dir);
-
 // The text of `value` as seconds, "1" to "900" (Lambda's limits), or an error
 // naming `what`.
 Result<double> ParseTimeoutSeconds(const std::string& value, const std::string& what);
