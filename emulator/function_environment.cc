@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "anysnap/log.h"
 #include "anysnap/runtime_api.h"
@@ -33,6 +34,56 @@ std::string HostPath(const std::string& path, const FunctionSettings& host) {
     return host.layer_dir + path.substr(std::strlen(kLambdaLayerRoot));
   }
   return path;
+}
+
+// The launch as the sandbox sees it: under a mount namespace the code is at
+// /var/task and the layer (with the wrapper in it) at /opt; anysnap.json is
+// read from the host all the same.
+Result<LaunchPlan> PlanSandboxLaunch(const EnvironmentSpec& spec, const HostPort& runtime_api) {
+  FunctionSettings seen = spec.function;
+  std::string wrapper = spec.exec_wrapper;
+  if (spec.namespaces && spec.mount_namespace) {
+    seen.task_root = kLambdaTaskRoot;
+    if (!seen.layer_dir.empty()) {
+      seen.layer_dir = kLambdaLayerRoot;
+      const std::string& host_layer = spec.function.layer_dir;
+      if (wrapper.compare(0, host_layer.size() + 1, host_layer + "/") == 0) {
+        wrapper = std::string(kLambdaLayerRoot) + wrapper.substr(host_layer.size());
+      }
+    }
+  }
+  return PlanLaunch(
+      seen, runtime_api, wrapper,
+      [&](const std::string& path) { return ReadWholeFile(HostPath(path, spec.function)); },
+      [&](const std::string& path) { return FileExists(HostPath(path, spec.function)); });
+}
+
+// OK iff the program `plan` starts is an executable file, looked for as the
+// sandbox's exec looks for it (on the plan's PATH, from its working folder);
+// else the exec's error.
+Status CheckEntrypoint(const LaunchPlan& plan, const FunctionSettings& host) {
+  // errno of access(2) on `path` as the sandbox sees it; 0 when executable.
+  auto executable = [&](std::string path) {
+    if (!path.empty() && path[0] != '/') path = plan.cwd + "/" + path;
+    std::string on_host = HostPath(path, host);
+    if (::access(on_host.c_str(), X_OK) != 0) return errno;
+    return std::filesystem::is_directory(on_host) ? EACCES : 0;
+  };
+  const std::string& program = plan.argv.at(0);
+  if (program.find('/') != std::string::npos) {
+    int err = executable(program);
+    return err == 0 ? Status::Ok() : PosixError("exec " + program, err);
+  }
+  auto path = plan.env.find("PATH");
+  const std::string dirs = path == plan.env.end() ? std::string() : path->second;
+  for (size_t start = 0;;) {
+    size_t colon = dirs.find(':', start);
+    std::string dir = dirs.substr(start, colon == std::string::npos ? colon : colon - start);
+    if (executable((dir.empty() ? "." : dir) + "/" + program) == 0) return Status::Ok();
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return Status::NotFound("exec " + program + ": not found on PATH " + dirs);
 }
 
 }  // namespace
@@ -103,28 +154,16 @@ Status FunctionEnvironment::Launch(SpawnOptions spawn) {
 
 Result<std::shared_ptr<FunctionEnvironment>> FunctionEnvironment::Start(const EnvironmentSpec& spec,
                                                                         int id) {
+  // Checked before anything is made: a runtime that cannot be started is
+  // Lambda's Runtime.InvalidEntrypoint, not a runtime that exited.
+  auto planned = PlanSandboxLaunch(spec, kLambdaRuntimeApi);
+  if (!planned.ok()) return planned.status();
+  ANYSNAP_RETURN_IF_ERROR(CheckEntrypoint(*planned, spec.function));
+
   auto prepared = Prepare(spec, id);
   if (!prepared.ok()) return prepared.status();
   std::shared_ptr<FunctionEnvironment> env = std::move(*prepared);
-
-  // The function as the sandbox sees it.
-  FunctionSettings seen = spec.function;
-  std::string wrapper = spec.exec_wrapper;
-  const bool mounts = spec.namespaces && spec.mount_namespace;
-  if (mounts) {
-    seen.task_root = kLambdaTaskRoot;
-    if (!seen.layer_dir.empty()) {
-      seen.layer_dir = kLambdaLayerRoot;
-      const std::string& host_layer = spec.function.layer_dir;
-      if (wrapper.compare(0, host_layer.size() + 1, host_layer + "/") == 0) {
-        wrapper = std::string(kLambdaLayerRoot) + wrapper.substr(host_layer.size());
-      }
-    }
-  }
-  auto plan = PlanLaunch(
-      seen, env->server_->address(), wrapper,
-      [&](const std::string& path) { return ReadWholeFile(HostPath(path, spec.function)); },
-      [&](const std::string& path) { return FileExists(HostPath(path, spec.function)); });
+  auto plan = PlanSandboxLaunch(spec, env->server_->address());
   if (!plan.ok()) return plan.status();
 
   SandboxSpec sandbox;
@@ -132,7 +171,7 @@ Result<std::shared_ptr<FunctionEnvironment>> FunctionEnvironment::Start(const En
   if (spec.namespaces) {
     sandbox.netns_fd = env->netns_.fd();
     sandbox.pid_namespace = true;
-    sandbox.mount_namespace = mounts;
+    sandbox.mount_namespace = spec.namespaces && spec.mount_namespace;
     sandbox.task_root = spec.function.task_root;
     sandbox.layer_dir = spec.function.layer_dir;
   }
@@ -144,6 +183,13 @@ Result<std::shared_ptr<FunctionEnvironment>> FunctionEnvironment::Start(const En
   spawn.env = std::move(plan->env);
   ANYSNAP_RETURN_IF_ERROR(env->Launch(std::move(spawn)));
   return env;
+}
+
+Status FunctionEnvironment::CheckLaunch(const EnvironmentSpec& spec) {
+  if (!spec.exec_wrapper.empty() && !FileExists(spec.exec_wrapper)) {
+    return Status::NotFound("the exec wrapper " + spec.exec_wrapper + " does not exist");
+  }
+  return PlanSandboxLaunch(spec, kLambdaRuntimeApi).status();
 }
 
 Result<std::shared_ptr<FunctionEnvironment>> FunctionEnvironment::StartRestored(
@@ -195,6 +241,7 @@ void FunctionEnvironment::Watch() {
         exited_ = true;
       }
     }
+    if (exit) exited_cv_.notify_all();
     if (exit) {
       if (!killing_) {
         server_->Abandon(kExitErrorType, exit->success()
@@ -268,6 +315,20 @@ void FunctionEnvironment::Kill(std::string_view error_type, std::string_view mes
   }
   std::lock_guard<std::mutex> lock(join_mu_);
   if (watcher_.joinable() && watcher_.get_id() != std::this_thread::get_id()) watcher_.join();
+}
+
+void FunctionEnvironment::Terminate(std::chrono::milliseconds grace, std::string_view error_type,
+                                    std::string_view message) {
+  if (grace.count() > 0 && !killing_) {
+    // Failed first, so that the runtime's end is not taken for an exit.
+    server_->Abandon(error_type, message);
+    std::unique_lock<std::mutex> lock(mu_);
+    // Not yet reaped, so the pid is still this tree's. The sandbox init
+    // passes the signal on to the runtime.
+    if (!exit_status_ && pid_ > 0) ::kill(pid_, SIGTERM);
+    exited_cv_.wait_for(lock, grace, [&] { return exited_.load(); });
+  }
+  Kill(error_type, message);
 }
 
 void FunctionEnvironment::SamplePeakRss() {

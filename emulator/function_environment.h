@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,12 @@ class FunctionEnvironment {
 
   RuntimeApiServer& server() { return *server_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
+  // Returns OK iff an environment of `spec` could be launched, as far as can
+  // be told without starting one: the exec wrapper exists, and the launch's
+  // configuration (ANYSNAP_RUNTIME, anysnap.json) is good. A bad one fails
+  // every environment alike.
+  static Status CheckLaunch(const EnvironmentSpec& spec);
+
   // Returns true iff the sandbox runs in namespaces of its own.
   bool isolated() const { return isolated_; }
 
@@ -93,6 +100,10 @@ class FunctionEnvironment {
   // tree, and waits for the watcher. Idempotent.
   void Kill(std::string_view error_type = kExitErrorType,
             std::string_view message = "The execution environment was shut down");
+  // Like Kill, but the runtime gets SIGTERM first and up to `grace` to end
+  // on its own; what is left then is killed. A zero grace is Kill.
+  void Terminate(std::chrono::milliseconds grace, std::string_view error_type,
+                 std::string_view message);
   // The peak resident memory of the tree (sum of VmHWM), sampled while it lives.
   uint64_t PeakRss();
   // The pid of the first process (the sandbox init) and of the namespace's
@@ -124,6 +135,7 @@ class FunctionEnvironment {
   ChildProcess runtime_;
   std::optional<ExitStatus> exit_status_;
   std::atomic<bool> exited_{false};
+  std::condition_variable exited_cv_;  // with mu_: exited_ became true
   std::atomic<bool> killing_{false};
   std::atomic<uint64_t> peak_rss_{0};
   std::mutex join_mu_;  // one Kill() joins the watcher

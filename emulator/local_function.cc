@@ -103,6 +103,7 @@ Status LocalFunction::Start(InitFailure* failure) {
   }
   current_ = std::move(*env);
   current_fresh_ = true;
+  ++environments_;
   return Status::Ok();
 }
 
@@ -112,7 +113,18 @@ void LocalFunction::Stop() {
     std::lock_guard<std::mutex> lock(env_mu_);
     env = std::move(current_);
   }
-  if (env) env->Kill("Runtime.ServerStopped", "anysnap-local is stopping");
+  if (env) env->Terminate(o_.stop_grace, "Runtime.ServerStopped", "anysnap-local is stopping");
+}
+
+int LocalFunction::environments() const {
+  std::lock_guard<std::mutex> lock(env_mu_);
+  return environments_;
+}
+
+void LocalFunction::NoteExitBetweenInvokes(const FunctionEnvironment& env) {
+  Log("anysnap-local: the runtime exited between invokes (" +
+      env.exit_status().value_or(ExitStatus{}).Describe() + "); " +
+      (backend_ ? "restoring" : "starting") + " a new environment\n");
 }
 
 void LocalFunction::Admit() {
@@ -145,6 +157,7 @@ LocalFunction::Acquired LocalFunction::Acquire(const std::string& request_id) {
     }
     return a;
   }
+  if (current_) NoteExitBetweenInvokes(*current_);
   current_.reset();
   a.failure.request_id = request_id;
   if (backend_) {
@@ -178,6 +191,7 @@ LocalFunction::Acquired LocalFunction::Acquire(const std::string& request_id) {
   }
   current_ = a.env;
   current_fresh_ = false;
+  ++environments_;
   return a;
 }
 
@@ -197,23 +211,23 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
   result.figures.memory_size_mb = o_.environment.function.memory_mb;
   Log(StartLine(id));
 
-  Acquired a = Acquire(id);
-  Clock::time_point queued = Clock::now();
+  Acquired a;
+  Clock::time_point queued;
   InvocationResult answer;
-  if (!a.env) {
-    result.error_type = a.failure.error_type;
-    result.body = a.failure.body;
-    Log("RequestId: " + id + " Error: " + ErrorMessageOf(result.body) + "\n" + result.error_type +
-        "\n");
-  } else {
+  // At most twice: the second time to a new environment, when the first one's
+  // runtime ended without ever taking the event.
+  for (;;) {
+    a = Acquire(id);
+    queued = Clock::now();
+    if (!a.env) break;
     Invocation inv;
-    inv.event = std::move(request.event);
+    inv.event = request.event;
     inv.content_type = request.content_type;
     inv.client_context = request.client_context;
     inv.request_id = id;
     inv.timeout = o_.timeout;
-    inv.on_stream_begin = std::move(request.on_stream_begin);
-    inv.on_stream_data = std::move(request.on_stream_data);
+    inv.on_stream_begin = request.on_stream_begin;
+    inv.on_stream_data = request.on_stream_data;
     std::future<InvocationResult> future = a.env->server().Invoke(std::move(inv));
     if (a.start == InvokeResult::Start::kCold) {
       FunctionEnvironment::InitEnd end = a.env->WaitForInitEnd(o_.init_timeout);
@@ -223,6 +237,19 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
       }
     }
     answer = future.get();
+    // A warm environment whose runtime died idle: the event was never its.
+    bool never_taken = a.start == InvokeResult::Start::kWarm && !answer.delivered &&
+                       answer.error_type == kExitErrorType && answer.headers.empty();
+    if (!never_taken) break;
+    NoteExitBetweenInvokes(*a.env);
+    Discard(a.env);
+  }
+  if (!a.env) {
+    result.error_type = a.failure.error_type;
+    result.body = a.failure.body;
+    Log("RequestId: " + id + " Error: " + ErrorMessageOf(result.body) + "\n" + result.error_type +
+        "\n");
+  } else {
     result.ok = answer.kind == InvocationResult::Kind::kResponse;
     result.body = std::move(answer.body);
     result.streamed = answer.streamed;
@@ -276,7 +303,8 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
     // itself, then exits: the environment may not have died yet).
     bool platform_error = !result.ok && answer.headers.empty();
     bool runtime_exited = !result.ok && result.error_type == kExitErrorType;
-    if (platform_error || runtime_exited || !a.env->alive()) {
+    bool init_failed = a.env->server().init_error().has_value();
+    if (platform_error || runtime_exited || init_failed || !a.env->alive()) {
       if (result.error_type == "Sandbox.Timedout") {
         a.env->Kill("Sandbox.Timedout", "The execution environment was reset after a timeout");
       }

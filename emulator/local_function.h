@@ -12,6 +12,10 @@
 // is thrown away when its runtime dies (Runtime.ExitError), its init fails,
 // or an invoke times out (Sandbox.Timedout, the tree is killed); the next
 // invoke gets a new one. A function error (invocation/{id}/error) keeps it.
+// As on Lambda, an event goes only to a runtime that asks for it: one whose
+// runtime ends between invokes without ever taking it (a crash while idle, an
+// OOM kill) is not failed but sent to a new environment (a new restore under
+// SnapStart).
 //
 // The platform's lines (START, END, REPORT with Init Duration or Restore
 // Duration, errors) go to on_log, one call per line.
@@ -48,6 +52,9 @@ struct LocalFunctionOptions {
   std::chrono::milliseconds timeout{300000};                // per invoke, from delivery
   std::chrono::milliseconds init_timeout{10000};            // on-demand init
   std::chrono::milliseconds snapshot_init_timeout{900000};  // SnapStart init: 15 minutes
+  // Stop(): SIGTERM, then SIGKILL for what is left after this long; zero:
+  // SIGKILL at once.
+  std::chrono::milliseconds stop_grace{0};
   std::function<void(std::string_view)> on_log;
 };
 
@@ -84,7 +91,8 @@ class LocalFunction {
   // nothing. When init fails, *failure says how.
   Status Start(InitFailure* failure);
   InvokeResult Invoke(InvokeRequest request);
-  // Ends the current environment. Invokes still running fail.
+  // Ends the current environment (see stop_grace). Invokes still running
+  // fail with Runtime.ServerStopped.
   void Stop();
   // A fresh request id (UUID v4), for a caller that must know it up front.
   std::string NewRequestId();
@@ -95,6 +103,8 @@ class LocalFunction {
   }
   // The backend of a snap-start function (null for on-demand).
   const SnapshotBackend* backend() const { return backend_.get(); }
+  // How many execution environments invokes went to: cold starts and restores.
+  int environments() const;
 
  private:
   struct Acquired {
@@ -107,6 +117,7 @@ class LocalFunction {
   Result<std::shared_ptr<FunctionEnvironment>> NewEnvironment(const std::string& init_type);
   Acquired Acquire(const std::string& request_id);
   void Discard(const std::shared_ptr<FunctionEnvironment>& env);
+  void NoteExitBetweenInvokes(const FunctionEnvironment& env);
   void Admit();
   void Release();
   void Log(const std::string& line);
@@ -114,10 +125,10 @@ class LocalFunction {
   LocalFunctionOptions o_;
   std::unique_ptr<SnapshotBackend> backend_;
 
-  std::mutex env_mu_;  // serialises environment creation
+  mutable std::mutex env_mu_;  // serialises environment creation
   std::shared_ptr<FunctionEnvironment> current_;
   bool current_fresh_ = false;  // its first invoke has not been reported yet
-  std::optional<RestoredEnvironment> current_restore_;
+  int environments_ = 0;        // guarded by env_mu_
   int next_environment_id_ = 0;
 
   std::mutex admit_mu_;

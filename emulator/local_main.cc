@@ -55,19 +55,6 @@ int Fail(const std::string& message) {
   return kExitUsage;
 }
 
-Result<std::string> AbsoluteDirectory(const std::string& path, const std::string& flag) {
-  std::error_code ec;
-  std::filesystem::path canonical = std::filesystem::canonical(path, ec);
-  if (ec) return Status::NotFound(flag + " " + path + ": " + ec.message());
-  if (!std::filesystem::is_directory(canonical)) {
-    return Status::InvalidArgument(flag + " " + path + ": not a directory" +
-                                   (canonical.extension() == ".zip"
-                                        ? " (unzip the layer first, e.g. unzip -q ZIP -d DIR)"
-                                        : ""));
-  }
-  return canonical.string();
-}
-
 Result<std::string> ReadEvent(const std::string& source) {
   if (source == "-") {
     std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
@@ -77,145 +64,6 @@ Result<std::string> ReadEvent(const std::string& source) {
   auto text = ReadWholeFile(source);
   if (!text.ok()) return text.status().WithContext("--event");
   return text;
-}
-
-struct RunFlags {
-  std::string task_root;
-  std::string layer;
-  std::vector<std::string> events;
-  int count = 1;
-  std::vector<std::string> env;
-  bool no_wrapper = false;
-  std::string function_name;
-  std::string handler = "index.handler";
-  int memory_mb = 128;
-  std::string region = "us-east-1";
-  double timeout_s = 300;
-  double init_timeout_s = 10;
-  std::string log_level = "warn";
-};
-
-void AddRunFlags(CLI::App* run, RunFlags& f) {
-  // A flag given twice takes its last value, so scripts can append overrides.
-  run->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  run->add_option("--task-root", f.task_root, "The function's folder (LAMBDA_TASK_ROOT)")
-      ->required();
-  run->add_option("--layer", f.layer,
-                  "An unpacked layer standing in for /opt; the exec wrapper is its "
-                  "anysnap/bin/anysnap-wrapper (default: none, and the anysnap-wrapper next to "
-                  "this program; when this program sits in a layer's anysnap/bin/, that layer)");
-  run->add_option("--event", f.events,
-                  "A file holding one event, or - for stdin; repeatable (default: one {})")
-      ->type_name("FILE|-");
-  run->add_option("--count", f.count, "Send each event this many times")
-      ->check(CLI::Range(1, 1000000))
-      ->capture_default_str();
-  run->add_option("--env", f.env, "Set a variable in the function's environment; repeatable")
-      ->type_name("KEY=VALUE");
-  run->add_flag("--no-wrapper", f.no_wrapper,
-                "Start the runtime host that ANYSNAP_RUNTIME names directly, without the exec "
-                "wrapper (a baseline to compare against)");
-  run->add_option("--function-name", f.function_name,
-                  "AWS_LAMBDA_FUNCTION_NAME (default: the task root's folder name)");
-  run->add_option("--handler", f.handler, "_HANDLER")->capture_default_str();
-  run->add_option("--memory", f.memory_mb, "Memory size in MB")
-      ->check(CLI::Range(128, 10240))
-      ->capture_default_str();
-  run->add_option("--region", f.region, "AWS_REGION")->capture_default_str();
-  run->add_option("--timeout", f.timeout_s, "Function timeout in seconds")
-      ->check(CLI::Range(0.001, 900.0))
-      ->capture_default_str();
-  run->add_option("--init-timeout", f.init_timeout_s,
-                  "Longest init (start to first invocation/next) in seconds")
-      ->check(CLI::Range(0.001, 900.0))
-      ->capture_default_str();
-  run->add_option("--log-level", f.log_level, "anysnap-local's own log level")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
-      ->capture_default_str();
-}
-
-std::chrono::milliseconds ToMilliseconds(double seconds) {
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
-}
-
-int Run(const RunFlags& f) {
-  if (auto level = ParseLogLevel(f.log_level)) Log().set_level(*level);
-
-  LocalRunOptions options;
-  auto task_root = AbsoluteDirectory(f.task_root, "--task-root");
-  if (!task_root.ok()) return Fail(task_root.status().message());
-  options.function.task_root = *task_root;
-  options.function.function_name = f.function_name.empty()
-                                       ? std::filesystem::path(*task_root).filename().string()
-                                       : f.function_name;
-  options.function.handler = f.handler;
-  options.function.memory_mb = f.memory_mb;
-  options.function.region = f.region;
-  for (const std::string& kv : f.env) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return Fail("--env " + kv + ": expected KEY=VALUE");
-    options.function.overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-
-  std::string layer = f.layer;
-  const std::string program_dir = ProgramDirectory();
-  const std::filesystem::path program_path(program_dir);
-  if (layer.empty() && program_path.filename() == "bin" &&
-      program_path.parent_path().filename() == "anysnap") {
-    layer = program_path.parent_path().parent_path().string();  // running from a layer
-  }
-  if (!layer.empty()) {
-    auto dir = AbsoluteDirectory(layer, "--layer");
-    if (!dir.ok()) return Fail(dir.status().message());
-    options.function.layer_dir = *dir;
-  }
-  if (!f.no_wrapper) {
-    options.exec_wrapper = options.function.layer_dir.empty()
-                               ? program_dir + "/anysnap-wrapper"
-                               : options.function.layer_dir + "/anysnap/bin/anysnap-wrapper";
-  }
-
-  std::vector<std::string> sources = f.events;
-  if (std::count(sources.begin(), sources.end(), "-") > 1) {
-    return Fail("--event -: stdin can be read only once");
-  }
-  std::vector<std::string> bodies;
-  if (sources.empty()) bodies.push_back("{}");
-  for (const std::string& source : sources) {
-    auto body = ReadEvent(source);
-    if (!body.ok()) return Fail(body.status().message());
-    bodies.push_back(std::move(*body));
-  }
-  for (const std::string& body : bodies) {
-    for (int i = 0; i < f.count; ++i) options.events.push_back(body);
-  }
-
-  options.timeout = ToMilliseconds(f.timeout_s);
-  options.init_timeout = ToMilliseconds(f.init_timeout_s);
-  options.function_output_fd = STDERR_FILENO;
-  options.on_log = [](std::string_view line) { Write(stderr, line); };
-  options.on_outcome = [](const InvokeOutcome& outcome) {
-    std::string text = outcome.body;
-    if (text.empty() || text.back() != '\n') text += '\n';
-    Write(stdout, text);
-  };
-  options.stop_requested = &g_stop_requested;
-
-  auto result = RunLocally(options);
-  if (!result.ok()) {
-    std::string hint;
-    if (result.status().code() == Status::Code::kNotFound && !options.exec_wrapper.empty()) {
-      hint = " (build anysnap-wrapper, pass --layer DIR of an unpacked layer, or use --no-wrapper)";
-    }
-    return Fail(result.status().message() + hint);
-  }
-  size_t succeeded = 0;
-  for (const InvokeOutcome& o : result->invokes) succeeded += o.ok ? 1 : 0;
-  std::string summary = "anysnap-local: " + std::to_string(succeeded) + " of " +
-                        std::to_string(options.events.size()) + " invokes succeeded";
-  if (result->interrupted) summary += " (interrupted)";
-  Write(stderr, summary + "\n");
-  return result->all_succeeded(options.events.size()) ? 0 : kExitFailedInvoke;
 }
 
 // Flags shared by serve and compare: the function and how it runs.
@@ -276,6 +124,72 @@ void AddFunctionFlags(CLI::App* cmd, FunctionFlags& f, bool with_init_type) {
   cmd->add_option("--init-timeout", f.init_timeout_s, "Longest on-demand init in seconds")
       ->check(CLI::Range(0.001, 900.0))
       ->capture_default_str();
+}
+
+struct RunFlags {
+  FunctionFlags function;
+  std::vector<std::string> events;
+  int count = 1;
+  std::string log_level = "warn";
+};
+
+void AddRunFlags(CLI::App* run, RunFlags& f) {
+  AddFunctionFlags(run, f.function, /*with_init_type=*/true);
+  run->add_option("--event", f.events,
+                  "A file holding one event, or - for stdin; repeatable (default: one {})")
+      ->type_name("FILE|-")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run->add_option("--count", f.count, "Send each event this many times")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  run->add_option("--log-level", f.log_level, "anysnap-local's own log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+}
+
+int Run(const RunFlags& f) {
+  if (auto level = ParseLogLevel(f.log_level)) Log().set_level(*level);
+  FunctionSetup setup;
+  Status built = setup.Build(f.function, EnvFromEnviron(environ), ProgramDirectory());
+  if (!built.ok()) return Fail(built.message());
+
+  LocalRunOptions options;
+  std::vector<std::string> sources = f.events;
+  if (std::count(sources.begin(), sources.end(), "-") > 1) {
+    return Fail("--event -: stdin can be read only once");
+  }
+  std::vector<std::string> bodies;
+  if (sources.empty()) bodies.push_back("{}");
+  for (const std::string& source : sources) {
+    auto body = ReadEvent(source);
+    if (!body.ok()) return Fail(body.status().message());
+    bodies.push_back(std::move(*body));
+  }
+  for (const std::string& body : bodies) {
+    for (int i = 0; i < f.count; ++i) options.events.push_back(body);
+  }
+
+  for (const std::string& note : setup.notes()) Write(stderr, "anysnap-local: " + note + "\n");
+  options.function = setup.options();
+  options.function.environment.output_fd = STDERR_FILENO;
+  options.function.stop_grace = std::chrono::seconds(2);
+  options.function.on_log = [](std::string_view line) { Write(stderr, line); };
+  options.on_outcome = [](const InvokeResult& outcome) {
+    std::string text = outcome.body;
+    if (text.empty() || text.back() != '\n') text += '\n';
+    Write(stdout, text);
+  };
+  options.stop_requested = &g_stop_requested;
+
+  auto result = RunLocally(options);
+  if (!result.ok()) return Fail(result.status().message());
+  size_t succeeded = 0;
+  for (const InvokeResult& o : result->invokes) succeeded += o.ok ? 1 : 0;
+  std::string summary = "anysnap-local: " + std::to_string(succeeded) + " of " +
+                        std::to_string(options.events.size()) + " invokes succeeded";
+  if (result->interrupted) summary += " (interrupted)";
+  Write(stderr, summary + "\n");
+  return result->all_succeeded(options.events.size()) ? 0 : kExitFailedInvoke;
 }
 
 struct ServeFlags {
@@ -435,7 +349,7 @@ int Main(int argc, char** argv) {
       "run",
       "Start the function as Lambda's java21 runtime does (through the exec wrapper), send "
       "it the events one by one, print each response and Lambda's START/END/REPORT lines, "
-      "then stop it");
+      "then stop it (SIGTERM, then SIGKILL after 2 seconds)");
   AddRunFlags(run, run_flags);
 
   ServeFlags serve_flags;

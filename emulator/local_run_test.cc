@@ -1,6 +1,8 @@
 // Tests of `anysnap-local run`: RunLocally in process with a real bash
-// custom runtime (curl) as the function, then the anysnap-local binary from
-// the outside, without the exec wrapper and — when it is built — through it.
+// custom runtime (curl) as the function (started by the built anysnap-local's
+// sandbox init, in this machine's namespaces), then the anysnap-local binary
+// from the outside, without the exec wrapper and — when it is built — through
+// it.
 #include "local_run.h"
 
 #include <fcntl.h>
@@ -21,11 +23,14 @@ namespace {
 using namespace std::chrono_literals;
 using testing::CountOccurrences;
 using testing::kLocal;
+using testing::MakeFifo;
+using testing::ReadFifo;
 using testing::ReadTestFile;
 using testing::RunCaptured;
 using testing::ScratchDir;
 using testing::TestEnvironment;
 using testing::WriteBashRuntime;
+using testing::WriteFifo;
 using testing::WriteTestFile;
 
 const std::string kWrapper = std::string(ANYSNAP_BIN_DIR) + "/anysnap-wrapper";
@@ -83,12 +88,16 @@ class LocalRunTest : public ::testing::Test {
     output_.Reset(
         ::open((dir_ / "output").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     ASSERT_TRUE(output_.valid());
-    options_.function.task_root = dir_ / "task";
-    options_.function.function_name = "fixture";
-    options_.function_output_fd = output_.get();
-    options_.stop_grace = 2s;
-    options_.on_log = [this](std::string_view line) { log_.append(line); };
+    fn().task_root = dir_ / "task";
+    fn().function_name = "fixture";
+    spec().output_fd = output_.get();
+    spec().self_exe = kLocal;
+    options_.function.stop_grace = 2s;
+    options_.function.on_log = [this](std::string_view line) { log_.append(line); };
   }
+
+  EnvironmentSpec& spec() { return options_.function.environment; }
+  FunctionSettings& fn() { return options_.function.environment.function; }
 
   LocalRunResult Run() {
     auto result = RunLocally(options_);
@@ -110,7 +119,7 @@ TEST_F(LocalRunTest, AnswersEveryEventInOrderWithLambdasLines) {
   EXPECT_TRUE(result.all_succeeded(3));
   EXPECT_EQ(result.environments, 1);
   for (int i = 0; i < 3; ++i) {
-    const InvokeOutcome& o = result.invokes[static_cast<size_t>(i)];
+    const InvokeResult& o = result.invokes[static_cast<size_t>(i)];
     EXPECT_TRUE(o.ok) << o.body;
     EXPECT_EQ(o.body, R"({"echo":{"n":)" + std::to_string(i + 1) + "}}");
     EXPECT_EQ(o.figures.init_duration_ms.has_value(), i == 0) << "Init Duration on the first only";
@@ -140,9 +149,9 @@ TEST_F(LocalRunTest, AnswersEveryEventInOrderWithLambdasLines) {
 
 TEST_F(LocalRunTest, TheRuntimeSeesLambdasEnvironment) {
   options_.events = {R"({"want":"env"})"};
-  options_.function.handler = "my.handler";
-  options_.function.memory_mb = 256;
-  options_.function.overrides = {{"EXTRA", "from --env"}};
+  fn().handler = "my.handler";
+  fn().memory_mb = 256;
+  fn().overrides = {{"EXTRA", "from --env"}};
   LocalRunResult result = Run();
   ASSERT_EQ(result.invokes.size(), 1u);
   const std::string& env = result.invokes[0].body;
@@ -177,7 +186,7 @@ TEST_F(LocalRunTest, ARuntimeThatDiesIsAnExitErrorAndTheNextEventStartsAFreshEnv
   LocalRunResult result = Run();
   ASSERT_EQ(result.invokes.size(), 3u);
   EXPECT_TRUE(result.invokes[0].ok);
-  const InvokeOutcome& crashed = result.invokes[1];
+  const InvokeResult& crashed = result.invokes[1];
   EXPECT_FALSE(crashed.ok);
   EXPECT_EQ(crashed.error_type, "Runtime.ExitError");
   EXPECT_NE(crashed.body.find("RequestId: " + crashed.request_id +
@@ -206,10 +215,10 @@ TEST_F(LocalRunTest, ARuntimeThatExitsAfterAnsweringIsReplacedBeforeTheNextEvent
 
 TEST_F(LocalRunTest, AnInitErrorIsReturnedToTheInvoke) {
   options_.events = {"{}", "{}"};
-  options_.function.overrides = {{"FIXTURE_INIT_ERROR", "1"}};
+  fn().overrides = {{"FIXTURE_INIT_ERROR", "1"}};
   LocalRunResult result = Run();
   ASSERT_EQ(result.invokes.size(), 2u);
-  for (const InvokeOutcome& o : result.invokes) {
+  for (const InvokeResult& o : result.invokes) {
     EXPECT_FALSE(o.ok);
     EXPECT_EQ(o.error_type, "Runtime.FixtureInitError");
     EXPECT_NE(o.body.find("init failed on purpose"), std::string::npos) << o.body;
@@ -220,7 +229,7 @@ TEST_F(LocalRunTest, AnInitErrorIsReturnedToTheInvoke) {
 
 TEST_F(LocalRunTest, ARuntimeThatExitsDuringInitIsAnExitError) {
   options_.events = {"{}"};
-  options_.function.overrides = {{"FIXTURE_INIT_EXIT", "5"}};
+  fn().overrides = {{"FIXTURE_INIT_EXIT", "5"}};
   LocalRunResult result = Run();
   ASSERT_EQ(result.invokes.size(), 1u);
   EXPECT_EQ(result.invokes[0].error_type, "Runtime.ExitError");
@@ -241,7 +250,7 @@ TEST_F(LocalRunTest, AMissingBootstrapIsAnInvalidEntrypoint) {
 
 TEST_F(LocalRunTest, AnInvokeThatRunsTooLongTimesOutAndTheEnvironmentIsReplaced) {
   options_.events = {R"({"do":"hang"})", R"({"n":2})"};
-  options_.timeout = 300ms;
+  options_.function.timeout = 300ms;
   LocalRunResult result = Run();
   ASSERT_EQ(result.invokes.size(), 2u);
   EXPECT_FALSE(result.invokes[0].ok);
@@ -257,7 +266,7 @@ TEST_F(LocalRunTest, AnInitThatNeverEndsTimesOut) {
   // A "runtime" that never calls next.
   WriteTestFile(dir_ / "task/bootstrap", "#!/bin/sh\nexec sleep 60\n", 0755);
   options_.events = {"{}"};
-  options_.init_timeout = 300ms;
+  options_.function.init_timeout = 300ms;
   LocalRunResult result = Run();
   ASSERT_EQ(result.invokes.size(), 1u);
   EXPECT_EQ(result.invokes[0].error_type, "Sandbox.Timedout");
@@ -266,8 +275,7 @@ TEST_F(LocalRunTest, AnInitThatNeverEndsTimesOut) {
 
 TEST_F(LocalRunTest, TheRuntimeIsStoppedWithSigtermAtTheEnd) {
   options_.events = {"{}"};
-  options_.function.overrides = {{"FIXTURE_TERM_FILE", dir_ / "term"},
-                                 {"FIXTURE_PID_FILE", dir_ / "pid"}};
+  fn().overrides = {{"FIXTURE_TERM_FILE", dir_ / "term"}, {"FIXTURE_PID_FILE", dir_ / "pid"}};
   LocalRunResult result = Run();
   ASSERT_TRUE(result.all_succeeded(1));
   EXPECT_EQ(ReadTestFile(dir_ / "term"), "term\n");
@@ -277,8 +285,8 @@ TEST_F(LocalRunTest, TheRuntimeIsStoppedWithSigtermAtTheEnd) {
 
 TEST_F(LocalRunTest, ARuntimeThatIgnoresSigtermIsKilled) {
   options_.events = {"{}"};
-  options_.stop_grace = 200ms;
-  options_.function.overrides = {{"FIXTURE_IGNORE_TERM", "1"}, {"FIXTURE_PID_FILE", dir_ / "pid"}};
+  options_.function.stop_grace = 200ms;
+  fn().overrides = {{"FIXTURE_IGNORE_TERM", "1"}, {"FIXTURE_PID_FILE", dir_ / "pid"}};
   LocalRunResult result = Run();
   ASSERT_TRUE(result.all_succeeded(1));
   pid_t pid = std::stoi(ReadTestFile(dir_ / "pid"));
@@ -289,8 +297,11 @@ TEST_F(LocalRunTest, AStopRequestEndsTheRunEarly) {
   std::atomic<bool> stop{false};
   options_.stop_requested = &stop;
   options_.events = {R"({"do":"hang"})", "{}"};
-  std::thread stopper([&stop] {
-    std::this_thread::sleep_for(300ms);
+  // Asked to stop once the runtime is inside the hanging invoke.
+  MakeFifo(dir_ / "hanging");
+  fn().overrides = {{"FIXTURE_HANG_FIFO", dir_ / "hanging"}};
+  std::thread stopper([&] {
+    EXPECT_EQ(ReadFifo(dir_ / "hanging"), "hanging\n");
     stop = true;
   });
   LocalRunResult result = Run();
@@ -302,7 +313,7 @@ TEST_F(LocalRunTest, AStopRequestEndsTheRunEarly) {
 }
 
 TEST_F(LocalRunTest, AMissingWrapperIsAnErrorBeforeAnythingRuns) {
-  options_.exec_wrapper = dir_ / "no-such-wrapper";
+  spec().exec_wrapper = dir_ / "no-such-wrapper";
   options_.events = {"{}"};
   auto result = RunLocally(options_);
   ASSERT_FALSE(result.ok());
@@ -312,7 +323,7 @@ TEST_F(LocalRunTest, AMissingWrapperIsAnErrorBeforeAnythingRuns) {
 }
 
 TEST_F(LocalRunTest, ABadRuntimeSettingIsAnErrorBeforeAnythingRuns) {
-  options_.function.overrides = {{"ANYSNAP_RUNTIME", "'unterminated"}};
+  fn().overrides = {{"ANYSNAP_RUNTIME", "'unterminated"}};
   options_.events = {"{}"};
   auto result = RunLocally(options_);
   ASSERT_FALSE(result.ok());
@@ -323,12 +334,14 @@ TEST_F(LocalRunTest, ABadRuntimeSettingIsAnErrorBeforeAnythingRuns) {
 TEST(BashSampleTest, AnswersFromItsPrimeTable) {
   // samples/bash with a small table, so that its init is quick here.
   LocalRunOptions options;
-  options.function.task_root = std::string(ANYSNAP_SOURCE_DIR) + "/samples/bash";
-  options.function.overrides = {{"PRIME_LIMIT", "20000"}};
-  options.events = {ReadTestFile(options.function.task_root + "/event.json"), R"({"n": 97})",
+  EnvironmentSpec& spec = options.function.environment;
+  spec.function.task_root = std::string(ANYSNAP_SOURCE_DIR) + "/samples/bash";
+  spec.function.overrides = {{"PRIME_LIMIT", "20000"}};
+  spec.self_exe = kLocal;
+  options.events = {ReadTestFile(spec.function.task_root + "/event.json"), R"({"n": 97})",
                     R"({"n": "x"})"};
   UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
-  options.function_output_fd = null.get();
+  spec.output_fd = null.get();
   auto result = RunLocally(options);
   ASSERT_TRUE(result.ok()) << result.status().message();
   ASSERT_EQ(result->invokes.size(), 3u);
@@ -479,7 +492,10 @@ TEST(LocalBinaryTest, ThroughTheWrapperTheBashRuntimeAnswers) {
   // The wrapper points the runtime at its delegator, not at anysnap-local's
   // server; either way the runtime sees a loopback Runtime API.
   EXPECT_NE(run.out.find("AWS_LAMBDA_RUNTIME_API=127.0.0.1:"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("LAMBDA_TASK_ROOT=" + dir.path() + "\n"), std::string::npos) << run.out;
+  // The sandbox `serve` runs functions in: the code at /var/task.
+  EXPECT_NE(run.out.find("LAMBDA_TASK_ROOT=/var/task\n"), std::string::npos)
+      << "namespaces are expected where the tests run as root\n"
+      << run.out;
 }
 
 }  // namespace

@@ -24,11 +24,13 @@ namespace {
 using namespace std::chrono_literals;
 using testing::CountOccurrences;
 using testing::kLocal;
+using testing::MakeFifo;
 using testing::ReadTestFile;
 using testing::RunCaptured;
 using testing::ScratchDir;
 using testing::TestEnvironment;
 using testing::WriteBashRuntime;
+using testing::WriteFifo;
 using testing::WriteTestFile;
 
 const std::string kPythonFixture =
@@ -233,6 +235,47 @@ TEST(LocalServeTest, ARuntimeThatDiesAnswersExitErrorAndTheNextInvokeGetsANewEnv
   EXPECT_NE(reports[2].find("Init Duration"), std::string::npos) << "a new environment";
 }
 
+// A runtime that answers and then ends before it asks for the next event (a
+// crash while idle, an OOM kill): Lambda gives an event only to a runtime
+// waiting in next, so the invoke that came in between runs in a new
+// environment rather than failing. The fixture ends only once that invoke is
+// under way.
+// `new_environment` is what the REPORT line of a new environment's first
+// invoke says.
+void AnInvokeQueuedForARuntimeThatThenEndsRunsInANewEnvironment(
+    const std::vector<std::string>& flags, const std::string& new_environment) {
+  ScratchDir fn;
+  WriteBashRuntime(fn.path());
+  MakeFifo(fn / "exit");
+  Served served(fn.path(), With(flags, {"--env", "FIXTURE_EXIT_FIFO=" + fn / "exit"}));
+  EXPECT_EQ(served.Invoke(R"("exit-when-told")").body, R"({"bye":true})");
+  auto next = std::async(std::launch::async, [&] { return served.Invoke(R"("next")"); });
+  // Its START line is out: it is past choosing the environment.
+  while (CountOccurrences(served.log(), "START RequestId: ") < 2) {
+    ASSERT_NE(next.wait_for(10ms), std::future_status::ready) << served.log();
+  }
+  WriteFifo(fn / "exit", "go\n");
+  CurlReply reply = next.get();
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, R"({"echo":"next"})") << served.log();
+  EXPECT_EQ(reply.head.find("X-Amz-Function-Error"), std::string::npos) << reply.head;
+  std::string log = served.log();
+  EXPECT_NE(log.find("the runtime exited between invokes (exit status 4)"), std::string::npos)
+      << log;
+  std::vector<std::string> reports = ReportLines(log);
+  ASSERT_EQ(reports.size(), 2u) << log;
+  EXPECT_NE(reports[1].find(new_environment), std::string::npos) << reports[1];
+}
+
+TEST(LocalServeTest, AnInvokeQueuedForARuntimeThatThenEndsRunsInANewEnvironment) {
+  AnInvokeQueuedForARuntimeThatThenEndsRunsInANewEnvironment({}, "\tInit Duration: ");
+}
+
+TEST(LocalServeTest, AnInvokeQueuedForARestoredRuntimeThatThenEndsIsRestoredAgain) {
+  AnInvokeQueuedForARuntimeThatThenEndsRunsInANewEnvironment(
+      {"--init-type", "snap-start", "--snapshot", "freeze"}, "\tRestore Duration: ");
+}
+
 TEST(LocalServeTest, AnInitErrorIsTheFirstInvokesAnswer) {
   ScratchDir fn;
   WriteBashRuntime(fn.path());
@@ -416,6 +459,8 @@ TEST(LocalServeTest, CriuRestoresFromOneImage) {
   served.Invoke(R"({"action":"exit","status":1})");
   EXPECT_EQ(served.Invoke(R"({"b":2})").body, R"({"b":2})") << served.log();
   EXPECT_EQ(CountOccurrences(served.log(), "Restore Duration"), 2u);
+  // Both environments came from the one snapshot: init ran once, before it.
+  EXPECT_EQ(CountOccurrences(served.log(), "fixture: init done"), 1u) << served.log();
 }
 
 TEST(LocalCompareTest, PrintsATableAndWritesAChart) {

@@ -63,9 +63,12 @@ while true; do
       curl -sS -o /dev/null -X POST "$api/invocation/$id/error" \
         -H 'Lambda-Runtime-Function-Error-Type: Function.FixtureError' \
         --data-binary '{"errorType":"Function.FixtureError","errorMessage":"failed on purpose"}' ;;
-    *hang*) sleep 60 & wait $! ;;
+    *hang*)
+      if [ -n "${FIXTURE_HANG_FIFO:-}" ]; then echo hanging > "$FIXTURE_HANG_FIFO"; fi
+      sleep infinity & wait $! ;;
     *env*) respond "$id" "$(env)" ;;
     *exit-after*) respond "$id" '{"bye":true}'; exit 4 ;;
+    *exit-when-told*) respond "$id" '{"bye":true}'; read -r _ < "$FIXTURE_EXIT_FIFO"; exit 4 ;;
     *) respond "$id" "{\"echo\":$event}" ;;
   esac
 done
@@ -104,6 +107,31 @@ std::string ReadTestFile(const std::string& path) {
 
 void WriteBashRuntime(const std::string& dir) {
   WriteTestFile(dir + "/bootstrap", kBashRuntime, 0755);
+}
+
+void MakeFifo(const std::string& path) {
+  if (::mkfifo(path.c_str(), 0600) != 0) Die("mkfifo " + path);
+}
+
+void WriteFifo(const std::string& path, const std::string& line) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) Die("open " + path);
+  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    Die("write " + path);
+  }
+}
+
+std::string ReadFifo(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) Die("open " + path);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof(buf))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) Die("read " + path);
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return text;
 }
 
 CapturedRun RunCaptured(const std::vector<std::string>& argv, const EnvMap& env,

@@ -41,9 +41,14 @@ std::string ReadTestFile(const std::string& path);
 // invocation/next and answers according to the event:
 //   contains "crash"      exits 3 without answering
 //   contains "fail"       posts invocation/{id}/error, type Function.FixtureError
-//   contains "hang"       sleeps for a minute
+//   contains "hang"       blocks until killed; with FIXTURE_HANG_FIFO=PATH
+//                         it first writes "hanging" to that FIFO
 //   contains "env"        answers with its environment (`env` output)
 //   contains "exit-after" answers, then exits 4
+//   contains "exit-when-told"
+//                         answers, then (without asking for the next event)
+//                         reads a line from the FIFO FIXTURE_EXIT_FIFO names,
+//                         then exits 4
 //   anything else         answers {"echo":EVENT}
 // and to its environment: FIXTURE_INIT_ERROR=1 posts init/error (type
 // Runtime.FixtureInitError) and exits 1; FIXTURE_INIT_EXIT=N exits N before
@@ -51,6 +56,14 @@ std::string ReadTestFile(const std::string& path);
 // exit 0; FIXTURE_IGNORE_TERM=1 ignores SIGTERM; FIXTURE_PID_FILE=PATH gets
 // its pid. It prints "fixture: ..." lines on stdout and stderr.
 void WriteBashRuntime(const std::string& dir);
+
+// Makes a FIFO at `path`; aborts on failure.
+void MakeFifo(const std::string& path);
+// Opens FIFO `path` for writing, which waits for a reader, and writes `line`.
+void WriteFifo(const std::string& path, const std::string& line);
+// Opens FIFO `path` for reading, which waits for a writer, and reads until
+// every writer has closed it.
+std::string ReadFifo(const std::string& path);
 
 struct CapturedRun {
   ExitStatus status;

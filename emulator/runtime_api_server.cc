@@ -450,6 +450,7 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
   r.request_id = request_id;
   r.headers = req.headers;
   r.streamed = streaming;
+  r.delivered = true;
   if (is_error) r.error_type = HeaderValue(req.headers, kErrorTypeHeader);
   const uint64_t limit =
       streaming ? options_.max_streamed_response : uint64_t{options_.max_buffered_response};
@@ -485,6 +486,7 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
     failed.streamed = r.streamed;
     failed.body_bytes = r.body_bytes;
     failed.trailers = ex.trailers();
+    failed.delivered = true;
     r = std::move(failed);
     status = 400;
     answer_type = "TruncatedHTTPRequest";
@@ -498,6 +500,7 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
     failed.streamed = r.streamed;
     failed.body_bytes = r.body_bytes;
     failed.trailers = ex.trailers();
+    failed.delivered = true;
     r = std::move(failed);
     status = 413;
     answer_type = "RequestEntityTooLarge";
@@ -783,6 +786,7 @@ RuntimeApiServer::Impl::FailAllLocked(const InvocationResult& failure) {
   auto fail = [&](std::shared_ptr<Pending> p) {
     InvocationResult r = failure;
     r.request_id = p->invocation.request_id;
+    r.delivered = p->state != Pending::State::kQueued;
     finished_ids_.insert(r.request_id);
     p->state = Pending::State::kFinished;
     done.emplace_back(std::move(p), std::move(r));
@@ -818,6 +822,7 @@ void RuntimeApiServer::Impl::ExpireLoop() {
         std::string id = p->invocation.request_id;
         InvocationResult r =
             PlatformError(id, "Sandbox.Timedout", TimedOutMessage(id, p->invocation.timeout));
+        r.delivered = true;
         timed_out_ids_.insert(id);
         p->state = Pending::State::kFinished;
         expired.emplace_back(std::move(p), std::move(r));
@@ -855,19 +860,21 @@ void RuntimeApiServer::Impl::Stop() {
   // Joins every connection thread: no handler runs after this, so whatever is
   // still unfinished below has no other owner.
   http_.Stop();
-  std::vector<std::shared_ptr<Pending>> left;
+  std::vector<std::pair<std::shared_ptr<Pending>, bool>> left;  // with whether it was delivered
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& p : queue_) left.push_back(std::move(p));
+    for (auto& p : queue_) left.emplace_back(std::move(p), false);
     queue_.clear();
-    for (auto& [id, p] : unfinished_) left.push_back(std::move(p));
+    for (auto& [id, p] : unfinished_) left.emplace_back(std::move(p), true);
     unfinished_.clear();
-    for (auto& p : left) p->state = Pending::State::kFinished;
+    for (auto& [p, delivered] : left) p->state = Pending::State::kFinished;
   }
-  for (auto& p : left) {
-    p->promise.set_value(
+  for (auto& [p, delivered] : left) {
+    InvocationResult r =
         PlatformError(p->invocation.request_id, "Runtime.ServerStopped",
-                      "The Runtime API server stopped before the invocation finished"));
+                      "The Runtime API server stopped before the invocation finished");
+    r.delivered = delivered;
+    p->promise.set_value(std::move(r));
   }
 }
 

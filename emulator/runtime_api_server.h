@@ -90,6 +90,9 @@ struct InvocationResult {
   // Abandon() type, or "Runtime.ServerStopped" for an invocation still
   // unfinished at Stop().
   std::string error_type;
+  // The event went out on a next answer. False when the platform failed the
+  // invocation while it was still queued: no runtime ever saw it.
+  bool delivered = false;
 };
 
 // One request the server received.

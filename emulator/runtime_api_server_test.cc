@@ -595,7 +595,24 @@ TEST_F(RuntimeApiServerTest, AbandonFailsQueuedDeliveredAndLaterInvocations) {
     InvocationResult got = f->get();
     EXPECT_EQ(got.error_type, "Runtime.ExitError");
     EXPECT_EQ(JsonFields(got.body)["errorType"], "Runtime.ExitError");
+    // Only the first went out on a next: the others no runtime ever saw.
+    EXPECT_EQ(got.delivered, f == &delivered) << got.request_id;
   }
+}
+
+TEST_F(RuntimeApiServerTest, AnAnsweredInvocationWasDeliveredAndAStoppedQueuedOneWasNot) {
+  StartServer();
+  auto answered = server_->Invoke(Event("a", "a1"));
+  ASSERT_EQ(Next().status, 200);
+  ASSERT_EQ(Respond("a1", "ok").status, 202);
+  ASSERT_EQ(answered.wait_for(kPatience), std::future_status::ready);
+  EXPECT_TRUE(answered.get().delivered);
+  auto queued = server_->Invoke(Event("b", "b1"));
+  server_->Stop();
+  ASSERT_EQ(queued.wait_for(kPatience), std::future_status::ready);
+  InvocationResult stopped = queued.get();
+  EXPECT_EQ(stopped.error_type, "Runtime.ServerStopped");
+  EXPECT_FALSE(stopped.delivered);
 }
 
 // Sends a streamed response by hand, chunk by chunk.

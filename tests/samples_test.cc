@@ -18,6 +18,8 @@ namespace {
 
 const std::string kSource = ANYSNAP_SOURCE_DIR;
 const std::string kWrapper = std::string(ANYSNAP_BIN_DIR) + "/anysnap-wrapper";
+// Its sandbox init starts each runtime.
+const std::string kLocal = std::string(ANYSNAP_BIN_DIR) + "/anysnap-local";
 
 // How many lines of `text` start with `prefix`.
 size_t LinesStartingWith(const std::string& text, const std::string& prefix) {
@@ -40,14 +42,16 @@ class SampleTest : public ::testing::Test {
     UniqueFd output(::open(output_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     ASSERT_TRUE(output.valid());
     LocalRunOptions options;
-    options.function.task_root = kSource + "/samples/" + sample;
-    options.function.overrides = std::move(overrides);
-    options.function.overrides["PRIME_LIMIT"] = "20000";
-    options.exec_wrapper = kWrapper;
-    auto event = ReadWholeFile(options.function.task_root + "/event.json");
+    EnvironmentSpec& spec = options.function.environment;
+    spec.function.task_root = kSource + "/samples/" + sample;
+    spec.function.overrides = std::move(overrides);
+    spec.function.overrides["PRIME_LIMIT"] = "20000";
+    spec.exec_wrapper = kWrapper;
+    spec.self_exe = kLocal;
+    auto event = ReadWholeFile(spec.function.task_root + "/event.json");
     ASSERT_TRUE(event.ok()) << event.status().ToString();
     options.events = {*event, *event, R"({"n": "x"})"};
-    options.function_output_fd = output.get();
+    spec.output_fd = output.get();
     auto result = RunLocally(options);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     result_ = std::move(*result);
@@ -68,7 +72,7 @@ TEST_F(SampleTest, NodejsAnswersThroughTheWrapperWithAwsLambdaRic) {
                  {"NODE_PATH", kSource + "/samples/hooks/nodejs"}});
   ASSERT_EQ(result_.invokes.size(), 3u) << output_;
   for (int i = 0; i < 2; ++i) {
-    const InvokeOutcome& invoke = result_.invokes[i];
+    const InvokeResult& invoke = result_.invokes[i];
     ASSERT_TRUE(invoke.ok) << invoke.body << "\n" << output_;
     EXPECT_NE(invoke.body.find(R"({"n":12345,"primesUpToN":1474,"largestPrimeUpToN":12343,)"),
               std::string::npos)
@@ -93,7 +97,7 @@ TEST_F(SampleTest, PythonAnswersThroughTheWrapper) {
       {{"PYTHONPATH", kSource + "/samples/hooks/python"}, {"PYTHONDONTWRITEBYTECODE", "1"}});
   ASSERT_EQ(result_.invokes.size(), 3u) << output_;
   for (int i = 0; i < 2; ++i) {
-    const InvokeOutcome& invoke = result_.invokes[i];
+    const InvokeResult& invoke = result_.invokes[i];
     ASSERT_TRUE(invoke.ok) << invoke.body << "\n" << output_;
     EXPECT_NE(invoke.body.find(
                   R"({"n": 12345, "primes_up_to_n": 1474, "largest_prime_up_to_n": 12343, )"),
