@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -117,6 +118,20 @@ Status Cgroup::Kill(std::chrono::milliseconds patience) {
     }
   }
   return WaitForEvent("populated", "0", patience);
+}
+
+Status Cgroup::RemoveTree(const std::string& path) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)) (void)RemoveTree(entry.path().string());
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status::IoError("list " + path + ": " + ec.message());
+  }
+  Cgroup cgroup(path);
+  cgroup.Remove();
+  if (::access(path.c_str(), F_OK) == 0) return Status::IoError("rmdir " + path + ": still there");
+  return Status::Ok();
 }
 
 void Cgroup::Remove() {

@@ -50,6 +50,12 @@ class Cgroup {
   // Returns true iff the cgroup holds a process.
   bool populated() const;
 
+  // Kills every process in the cgroup at `path` and in every cgroup below
+  // it, and removes them all, deepest first: whatever was made there, by
+  // this process or another (criu restore recreates the cgroups it dumped).
+  // Returns OK iff `path` is gone.
+  static Status RemoveTree(const std::string& path);
+
  private:
   explicit Cgroup(std::string path) : path_(std::move(path)) {}
   Status WaitForEvent(const std::string& key, const std::string& value,

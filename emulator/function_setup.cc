@@ -59,7 +59,8 @@ FunctionSetup::~FunctionSetup() {
     std::error_code ec;
     fs::remove_all(unpacked_layer_, ec);
   }
-  if (!cgroup_parent_.empty()) ::rmdir(cgroup_parent_.c_str());
+  // With whatever is still below it.
+  if (!cgroup_parent_.empty()) (void)Cgroup::RemoveTree(cgroup_parent_);
 }
 
 Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,

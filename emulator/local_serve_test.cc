@@ -7,13 +7,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <future>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "anysnap/child_process.h"
+#include "cgroup.h"
 #include "function_config.h"
 #include "local_test_support.h"
 #include "snapshot_backend.h"
@@ -461,6 +465,37 @@ TEST(LocalServeTest, CriuRestoresFromOneImage) {
   EXPECT_EQ(CountOccurrences(served.log(), "Restore Duration"), 2u);
   // Both environments came from the one snapshot: init ran once, before it.
   EXPECT_EQ(CountOccurrences(served.log(), "fixture: init done"), 1u) << served.log();
+}
+
+// Each serve works under a cgroup of its own; when it ends, that cgroup goes,
+// with whatever is below it, made by serve or not (criu restore recreates the
+// cgroups it dumped there), and the processes in them.
+TEST(LocalServeTest, ServeRemovesItsCgroupWithEverythingBelowItWhenItEnds) {
+  auto hierarchy = FindCgroupV2Hierarchy();
+  if (!hierarchy.ok()) GTEST_SKIP() << "no cgroup v2 here: " << hierarchy.status().message();
+  ScratchDir fn;
+  WriteBashRuntime(fn.path());
+  Served served(fn.path(), {"--init-type", "snap-start", "--snapshot", "freeze"});
+  EXPECT_EQ(served.Invoke(R"("x")").body, R"({"echo":"x"})");
+  const std::string parent =
+      *hierarchy + "/anysnap-local-" + std::to_string(served.process().pid());
+  ASSERT_TRUE(std::filesystem::is_directory(parent)) << served.log();
+  // A cgroup that serve did not make, with a process in it.
+  const std::string stray = parent + "/made-by-another";
+  ASSERT_EQ(::mkdir(stray.c_str(), 0755), 0) << std::strerror(errno);
+  SpawnOptions sleeper;
+  sleeper.argv = {"sleep", "infinity"};
+  sleeper.env = TestEnvironment();
+  auto sleeping = ChildProcess::Spawn(sleeper);
+  ASSERT_TRUE(sleeping.ok()) << sleeping.status().message();
+  WriteTestFile(stray + "/cgroup.procs", std::to_string(sleeping->pid()));
+
+  ExitStatus stopped = served.process().Stop(kPatience);
+  EXPECT_TRUE(stopped.success()) << stopped.Describe() << "\n" << served.log();
+  EXPECT_FALSE(std::filesystem::exists(parent)) << served.log();
+  auto slept = sleeping->WaitFor(kPatience);
+  ASSERT_TRUE(slept.has_value()) << "the process in the stray cgroup lives on";
+  EXPECT_EQ(slept->signal, SIGKILL) << slept->Describe();
 }
 
 TEST(LocalCompareTest, PrintsATableAndWritesAChart) {
