@@ -31,8 +31,10 @@ using namespace std::chrono_literals;
 // The label the dumped tree's (external) network namespace goes by.
 constexpr const char* kNetLabel = "anysnap-net";
 
-// Runs a criu command to its end; its output goes to `log`.
-Status RunCriu(std::vector<std::string> argv, const std::string& log, const EnvMap& env) {
+// Runs `what` (a criu command, perhaps started through the sandbox init) to
+// its end; its output goes to `log`.
+Status RunCriu(const std::string& what, std::vector<std::string> argv, const std::string& log,
+               const EnvMap& env) {
   SpawnOptions spawn;
   spawn.argv = std::move(argv);
   spawn.env = env;
@@ -41,11 +43,10 @@ Status RunCriu(std::vector<std::string> argv, const std::string& log, const EnvM
   auto exit = child->WaitFor(std::chrono::minutes(10));
   if (!exit) {
     child->Kill();
-    return Status::TimedOut(spawn.argv[0] + " " + spawn.argv[1] + " took over 10 minutes");
+    return Status::TimedOut(what + " took over 10 minutes");
   }
   if (!exit->success()) {
-    return Status::Internal(spawn.argv[0] + " " + spawn.argv[1] + " failed (" + exit->Describe() +
-                            "); see " + log);
+    return Status::Internal(what + " failed (" + exit->Describe() + "); see " + log);
   }
   return Status::Ok();
 }
@@ -125,12 +126,21 @@ class CriuBackend final : public SnapshotBackend {
     output_inode_ = (*env)->output_pipe_inode();
     Clock::time_point t0 = Clock::now();
     const std::string log = settings_.image_dir + "/dump.log";
-    Status dumped = RunCriu({settings_.criu, "dump", "-t", std::to_string(root), "-D",
-                             settings_.image_dir, "-o", log, "-v2", "--tcp-established",
-                             // The environment's network namespace is its own and the tree is
-                             // frozen while it is dumped: nothing to lock (and no iptables needed).
-                             "--network-lock", "skip", "--external",
-                             "net[" + std::to_string((*env)->netns().inode()) + "]:" + kNetLabel},
+    // criu runs inside the tree's mount namespace: one that is criu's own is
+    // not dumped, so the binds at /var/task and /opt are not its business,
+    // and every path it records is the sandbox's. The restore makes the same
+    // binds in a new namespace before criu runs there.
+    SandboxSpec in_tree;
+    in_tree.enter_mount_ns = "/proc/" + std::to_string((*env)->pid()) + "/ns/mnt";
+    in_tree.argv = {settings_.criu, "dump", "-t", std::to_string(root), "-D", settings_.image_dir,
+                    "-o", log, "-v2", "--tcp-established",
+                    // The environment's network namespace is its own and the tree is
+                    // frozen while it is dumped: nothing to lock (and no iptables needed).
+                    "--network-lock", "skip", "--external",
+                    "net[" + std::to_string((*env)->netns().inode()) + "]:" + kNetLabel,
+                    // The environment's cgroup is anysnap-local's business (see Restore).
+                    "--manage-cgroups=ignore"};
+    Status dumped = RunCriu(settings_.criu + " dump", SandboxInitCommand(spec_.self_exe, in_tree),
                             log, host_env_);
     taken.snapshot_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     (*env)->Kill();  // the dump ended the tree; this ends the rest
@@ -150,14 +160,22 @@ class CriuBackend final : public SnapshotBackend {
       if (context.netns == nullptr) {
         return Status::Unavailable("criu restores need a network namespace per environment");
       }
-      SandboxSpec sandbox;  // joins the cgroup, then becomes criu
+      // Joins the cgroup and makes the mount namespace, then becomes criu.
+      SandboxSpec sandbox;
       sandbox.cgroup_procs = context.cgroup_procs;
+      sandbox.mount_namespace = true;
+      sandbox.task_root = spec_.function.task_root;
+      sandbox.layer_dir = spec_.function.layer_dir;
       sandbox.argv = {settings_.criu, "restore", "-D", settings_.image_dir, "-o", log, "-v2",
                       "--tcp-established",
                       // criu's stdout (the new output pipe) replaces the dumped one.
                       "--inherit-fd", "fd[1]:pipe:[" + std::to_string(output_inode_) + "]",
                       // criu's stdin is the new network namespace.
-                      "--inherit-fd", std::string("fd[0]:") + kNetLabel};
+                      "--inherit-fd", std::string("fd[0]:") + kNetLabel,
+                      // The restored tree stays in the cgroup criu runs in, this
+                      // environment's, rather than in one criu would make again
+                      // where the dumped tree was (and leave behind).
+                      "--manage-cgroups=ignore"};
       SpawnOptions spawn;
       spawn.argv = SandboxInitCommand(spec_.self_exe, sandbox);
       spawn.env = host_env_;

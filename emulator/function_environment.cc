@@ -42,7 +42,7 @@ std::string HostPath(const std::string& path, const FunctionSettings& host) {
 Result<LaunchPlan> PlanSandboxLaunch(const EnvironmentSpec& spec, const HostPort& runtime_api) {
   FunctionSettings seen = spec.function;
   std::string wrapper = spec.exec_wrapper;
-  if (spec.namespaces && spec.mount_namespace) {
+  if (spec.namespaces) {
     seen.task_root = kLambdaTaskRoot;
     if (!seen.layer_dir.empty()) {
       seen.layer_dir = kLambdaLayerRoot;
@@ -171,7 +171,8 @@ Result<std::shared_ptr<FunctionEnvironment>> FunctionEnvironment::Start(const En
   if (spec.namespaces) {
     sandbox.netns_fd = env->netns_.fd();
     sandbox.pid_namespace = true;
-    sandbox.mount_namespace = spec.namespaces && spec.mount_namespace;
+    sandbox.mount_namespace = true;
+    sandbox.host_proc = spec.host_proc;
     sandbox.task_root = spec.function.task_root;
     sandbox.layer_dir = spec.function.layer_dir;
   }

@@ -40,10 +40,13 @@ struct EnvironmentSpec {
   // The exec wrapper's host path; empty: the runtime host that ANYSNAP_RUNTIME
   // names is started directly.
   std::string exec_wrapper;
-  std::string self_exe;         // anysnap-local, for its sandbox-init
-  bool namespaces = false;      // network, PID and (see below) mount namespaces
-  bool mount_namespace = true;  // with namespaces: /var/task and /opt bound
-  std::string cgroup_parent;    // where environments' cgroups go; empty: none
+  std::string self_exe;  // anysnap-local, for its sandbox-init
+  // Network, PID and mount namespaces (/var/task and /opt bound).
+  bool namespaces = false;
+  // With namespaces: the host's /proc rather than the PID namespace's own, for
+  // a tree that criu dumps from inside its mount namespace.
+  bool host_proc = false;
+  std::string cgroup_parent;  // where environments' cgroups go; empty: none
   int max_concurrency = 1;
   int output_fd = 2;  // the function's own output
   std::string function_arn;

@@ -217,13 +217,14 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
   if (f.snapshot == "criu" && !criu_usable.ok()) return criu_usable.WithContext("--snapshot criu");
   if (criu_usable.ok() && f.snapshot != "freeze") {
     o.snapshot = SnapshotKind::kCriu;
-    spec.mount_namespace = false;
+    spec.host_proc = true;
     std::string images =
         (fs::temp_directory_path() / ("anysnap-criu-" + std::to_string(::getpid()))).string();
     o.criu.image_dir = images;
     notes_.push_back("snapshot: criu (" + f.criu + "), image in " + images +
-                     " (removed at the end unless criu fails); no mount namespace, so code "
-                     "and layer keep their host paths");
+                     " (removed at the end unless criu fails); code at /var/task and layer at "
+                     "/opt as under every backend, but the function sees this machine's /proc "
+                     "(criu checkpoints the tree from inside its mount namespace)");
     // CRIU cannot checkpoint a seccomp user-notification listener, which the
     // audit keeps open in the wrapper: it stays off unless asked for.
     if (!spec.exec_wrapper.empty() && fn.overrides.count("ANYSNAP_AUDIT") == 0) {

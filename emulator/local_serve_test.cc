@@ -465,6 +465,17 @@ TEST(LocalServeTest, CriuRestoresFromOneImage) {
   EXPECT_EQ(CountOccurrences(served.log(), "Restore Duration"), 2u);
   // Both environments came from the one snapshot: init ran once, before it.
   EXPECT_EQ(CountOccurrences(served.log(), "fixture: init done"), 1u) << served.log();
+  // The code where every backend has it; the restored runtime's working
+  // folder (/var/task, as criu restored it) exists only through the bind.
+  EXPECT_EQ(served.Invoke(R"({"action":"env","name":"LAMBDA_TASK_ROOT"})").body, "/var/task");
+  // Nothing of it is left in the cgroup hierarchy once serve ends.
+  auto hierarchy = FindCgroupV2Hierarchy();
+  ASSERT_TRUE(hierarchy.ok()) << hierarchy.status().message();
+  const std::string parent =
+      *hierarchy + "/anysnap-local-" + std::to_string(served.process().pid());
+  ASSERT_TRUE(std::filesystem::is_directory(parent));
+  EXPECT_TRUE(served.process().Stop(kPatience).success()) << served.log();
+  EXPECT_FALSE(std::filesystem::exists(parent)) << served.log();
 }
 
 // Each serve works under a cgroup of its own; when it ends, that cgroup goes,

@@ -87,6 +87,22 @@ Status BindReadOnly(const std::string& from, const char* to) {
   return Status::Ok();
 }
 
+// In a new mount namespace: keeps what happens here from the host, binds the
+// code and the layer, and (`own_proc`) mounts the PID namespace's /proc.
+Status SetUpMounts(const SandboxSpec& spec, bool own_proc) {
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return PosixError("make / private", errno);
+  }
+  ANYSNAP_RETURN_IF_ERROR(BindReadOnly(spec.task_root, kLambdaTaskRoot));
+  if (!spec.layer_dir.empty())
+    ANYSNAP_RETURN_IF_ERROR(BindReadOnly(spec.layer_dir, kLambdaLayerRoot));
+  if (own_proc &&
+      ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    return PosixError("mount /proc", errno);
+  }
+  return Status::Ok();
+}
+
 // PID 1 of the namespace: sets up the mounts, starts the runtime, reaps every
 // orphan, and reports the runtime's wait status on `status_fd`.
 [[noreturn]] void InnerInit(const SandboxSpec& spec, int status_fd) {
@@ -95,16 +111,7 @@ Status BindReadOnly(const std::string& from, const char* to) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::setsid();
   if (spec.mount_namespace) {
-    Status s;
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      s = PosixError("make / private", errno);
-    }
-    if (s.ok()) s = BindReadOnly(spec.task_root, kLambdaTaskRoot);
-    if (s.ok() && !spec.layer_dir.empty()) s = BindReadOnly(spec.layer_dir, kLambdaLayerRoot);
-    if (s.ok() &&
-        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-      s = PosixError("mount /proc", errno);
-    }
+    Status s = SetUpMounts(spec, /*own_proc=*/!spec.host_proc);
     if (!s.ok()) ::_exit(Fail(s.message(), 0));
   }
   pid_t runtime = ::fork();
@@ -137,10 +144,13 @@ std::vector<std::string> SandboxInitCommand(const std::string& self, const Sandb
     cmd.insert(cmd.end(), {"--netns", "/proc/" + std::to_string(::getpid()) + "/fd/" +
                                           std::to_string(spec.netns_fd)});
   }
+  if (!spec.enter_mount_ns.empty())
+    cmd.insert(cmd.end(), {"--enter-mount-ns", spec.enter_mount_ns});
   if (spec.pid_namespace) cmd.push_back("--pid-ns");
   if (spec.mount_namespace) {
     cmd.insert(cmd.end(), {"--mount-ns", "--task-root", spec.task_root});
     if (!spec.layer_dir.empty()) cmd.insert(cmd.end(), {"--layer", spec.layer_dir});
+    if (spec.host_proc) cmd.push_back("--host-proc");
   }
   if (!spec.cwd.empty()) cmd.insert(cmd.end(), {"--cwd", spec.cwd});
   cmd.push_back("--");
@@ -159,11 +169,27 @@ int RunSandboxInit(const SandboxSpec& spec) {
     return Fail("enter the network namespace", errno);
   }
   if (spec.netns_fd >= 0) ::close(spec.netns_fd);
+  if (!spec.enter_mount_ns.empty()) {
+    int fd = ::open(spec.enter_mount_ns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNS) != 0) {
+      return Fail("enter the mount namespace " + spec.enter_mount_ns, errno);
+    }
+    ::close(fd);
+  }
   // A Lambda environment starts with stdin, stdout and stderr only: whatever
   // anysnap-local itself inherited (a test runner's log, a terminal's extra
   // descriptors) stays out of it, and out of a checkpoint.
   ::close_range(3, ~0U, 0);
-  if (!spec.pid_namespace) ExecRuntime(spec);
+  if (!spec.pid_namespace) {
+    // A mount namespace without a PID namespace: for a command (criu restore)
+    // whose processes find the code and the layer where the sandbox has them.
+    if (spec.mount_namespace) {
+      if (::unshare(CLONE_NEWNS) != 0) return Fail("unshare a mount namespace", errno);
+      Status s = SetUpMounts(spec, /*own_proc=*/false);
+      if (!s.ok()) return Fail(s.message(), 0);
+    }
+    ExecRuntime(spec);
+  }
 
   int status_pipe[2];
   if (::pipe2(status_pipe, O_CLOEXEC) != 0) return Fail("pipe", errno);

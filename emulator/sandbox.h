@@ -5,7 +5,8 @@
 //   - its own PID namespace, led by a small init (the sandbox init below) that
 //     reaps orphans and passes SIGTERM on to the runtime: the tree CRIU needs;
 //   - its own mount namespace with the function's code bound read-only at
-//     /var/task and the layer at /opt, and a /proc of its own;
+//     /var/task and the layer at /opt, and a /proc of its own (or, for a tree
+//     that CRIU checkpoints from inside that namespace, the host's /proc);
 //   - a cgroup (cgroup.h), joined before anything runs, for freeze and kill.
 // Without the privilege for namespaces (ProbeNamespaces says why), the tree
 // runs in the host's namespaces: the code and layer keep their host paths and
@@ -36,8 +37,13 @@ inline constexpr const char* kLambdaLayerRoot = "/opt";
 struct SandboxSpec {
   std::string cgroup_procs;  // a cgroup.procs file to join first; empty: none
   int netns_fd = -1;         // a network namespace to enter (inherited fd); -1: none
+  // The mount namespace of this file (/proc/PID/ns/mnt) to enter; empty: none.
+  std::string enter_mount_ns;
   bool pid_namespace = false;
-  bool mount_namespace = false;   // needs pid_namespace
+  // A mount namespace of its own with task_root and layer_dir bound, and with
+  // pid_namespace a /proc of the PID namespace's own unless host_proc.
+  bool mount_namespace = false;
+  bool host_proc = false;
   std::string task_root;          // bound read-only at /var/task (mount namespace)
   std::string layer_dir;          // bound read-only at /opt (mount namespace); may be empty
   std::string cwd;                // the runtime's working directory

@@ -11,9 +11,11 @@
 //   - criu: a real checkpoint of the whole process tree (`criu dump`) once,
 //     and `criu restore` of that one image for every restore, each into a
 //     fresh network namespace with a Runtime API server of its own. Needs a
-//     `criu` that passes `criu check`, and namespaces. The tree runs without a
-//     mount namespace (CRIU would have to dump and restore the bind mounts):
-//     code and layer keep their host paths. TCP connections open at the dump
+//     `criu` that passes `criu check`, and namespaces. criu runs inside the
+//     tree's mount namespace, which is then not its to dump, and each restore
+//     runs in a new one with the same binds: code at /var/task and layer at
+//     /opt as under every backend; the tree sees the host's /proc (criu reads
+//     it by host pids from in there). TCP connections open at the dump
 //     come back closed: a Runtime API client must reconnect after restore
 //     (the delegator retries a request whose connection died unanswered).
 //   - freeze: the tree is frozen in place (cgroup v2 freezer) at the snapshot
@@ -103,8 +105,8 @@ struct CriuSettings {
 Status CheckCriu(const std::string& criu);
 
 // `environment_spec` is the spec of every restored environment (its
-// namespaces, cgroup, output). `factory` must start environments whose
-// sandbox has a PID and network namespace and no mount namespace.
+// namespaces, cgroup, output). `factory` must start environments of that
+// spec: namespaces, and the host's /proc (EnvironmentSpec::host_proc).
 std::unique_ptr<SnapshotBackend> MakeCriuBackend(SnapshotBackend::EnvironmentFactory factory,
                                                  EnvironmentSpec environment_spec,
                                                  CriuSettings settings,
