@@ -1,6 +1,7 @@
 #include "sandbox.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -110,7 +111,7 @@ Status SetUpMounts(const SandboxSpec& spec, bool own_proc) {
   // dies this init dies, and the namespace with it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::setsid();
-  if (spec.mount_namespace) {
+  if (spec.mount_namespace && !spec.namespaces_made) {
     Status s = SetUpMounts(spec, /*own_proc=*/!spec.host_proc);
     if (!s.ok()) ::_exit(Fail(s.message(), 0));
   }
@@ -152,6 +153,7 @@ std::vector<std::string> SandboxInitCommand(const std::string& self, const Sandb
     if (!spec.layer_dir.empty()) cmd.insert(cmd.end(), {"--layer", spec.layer_dir});
     if (spec.host_proc) cmd.push_back("--host-proc");
   }
+  if (spec.namespaces_made) cmd.push_back("--namespaces-made");
   if (!spec.cwd.empty()) cmd.insert(cmd.end(), {"--cwd", spec.cwd});
   cmd.push_back("--");
   cmd.insert(cmd.end(), spec.argv.begin(), spec.argv.end());
@@ -191,10 +193,42 @@ int RunSandboxInit(const SandboxSpec& spec) {
     ExecRuntime(spec);
   }
 
+  if (!spec.namespaces_made) {
+    int flags = CLONE_NEWPID | (spec.mount_namespace ? CLONE_NEWNS : 0);
+    if (::unshare(flags) != 0) return Fail("unshare", errno);
+    if (spec.mount_namespace && spec.host_proc) {
+      // criu dumps this tree from inside its mount namespace, where a file
+      // mapped through a mount of the host's (as this program is, and the
+      // init forked from it would be) cannot be found. So this program
+      // starts again from in here, its namespaces made: the PID namespace
+      // for children stays across an exec.
+      Status s = SetUpMounts(spec, /*own_proc=*/false);
+      if (!s.ok()) return Fail(s.message(), 0);
+      SandboxSpec again = spec;
+      again.cgroup_procs.clear();
+      again.netns_fd = -1;
+      again.enter_mount_ns.clear();
+      again.namespaces_made = true;
+      // Likewise stdin, /dev/null, is opened again from in here.
+      int null_fd = ::open("/dev/null", O_RDONLY);
+      if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0) return Fail("open /dev/null", errno);
+      if (null_fd != STDIN_FILENO) ::close(null_fd);
+      // By its path, looked up in here: /proc/self/exe would lead to the
+      // host's mount again.
+      char self[PATH_MAX] = {};
+      if (::readlink("/proc/self/exe", self, sizeof(self) - 1) <= 0) {
+        return Fail("readlink /proc/self/exe", errno);
+      }
+      std::vector<std::string> args = SandboxInitCommand(self, again);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(self, argv.data());
+      return Fail(std::string("exec ") + self, errno);
+    }
+  }
   int status_pipe[2];
   if (::pipe2(status_pipe, O_CLOEXEC) != 0) return Fail("pipe", errno);
-  int flags = CLONE_NEWPID | (spec.mount_namespace ? CLONE_NEWNS : 0);
-  if (::unshare(flags) != 0) return Fail("unshare", errno);
   pid_t init = ::fork();
   if (init < 0) return Fail("fork", errno);
   if (init == 0) {

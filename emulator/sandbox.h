@@ -44,6 +44,9 @@ struct SandboxSpec {
   // pid_namespace a /proc of the PID namespace's own unless host_proc.
   bool mount_namespace = false;
   bool host_proc = false;
+  // Internal: the init started again inside the namespaces it made (see
+  // RunSandboxInit), which are not to be made again.
+  bool namespaces_made = false;
   std::string task_root;          // bound read-only at /var/task (mount namespace)
   std::string layer_dir;          // bound read-only at /opt (mount namespace); may be empty
   std::string cwd;                // the runtime's working directory
