@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <filesystem>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -34,6 +36,18 @@ Status MakeDirectory(const std::string& path) {
   return Status::Ok();
 }
 
+constexpr std::string_view kParentPrefix = "anysnap-local-";
+
+// Removes the empty cgroups at and below `path`, deepest first; returns true
+// iff `path` is gone. A cgroup with a process in it stays, with those above.
+bool RemoveEmptyTree(const std::string& path) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)) RemoveEmptyTree(entry.path().string());
+  }
+  return ::rmdir(path.c_str()) == 0;
+}
+
 }  // namespace
 
 Result<std::string> FindCgroupV2Hierarchy() {
@@ -49,6 +63,26 @@ Result<std::string> FindCgroupV2Hierarchy() {
     return dir;
   }
   return Status::NotFound("no cgroup v2 hierarchy at /sys/fs/cgroup/unified or /sys/fs/cgroup");
+}
+
+std::string CgroupParentOf(const std::string& hierarchy, pid_t pid) {
+  return hierarchy + "/" + std::string(kParentPrefix) + std::to_string(pid);
+}
+
+int RemoveStaleParents(const std::string& hierarchy) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(hierarchy, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.compare(0, kParentPrefix.size(), kParentPrefix) != 0) continue;
+    pid_t pid = 0;
+    std::string_view digits = std::string_view(name).substr(kParentPrefix.size());
+    auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+    if (err != std::errc() || end != digits.data() + digits.size() || pid <= 0) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // it lives (or is not ours to ask)
+    if (RemoveEmptyTree(entry.path().string())) ++removed;
+  }
+  return removed;
 }
 
 Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& name) {

@@ -12,6 +12,8 @@
 #ifndef ANYSNAP_EMULATOR_CGROUP_H_
 #define ANYSNAP_EMULATOR_CGROUP_H_
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -23,6 +25,15 @@ namespace anysnap {
 // The mount point of the cgroup v2 hierarchy, if there is one and this
 // process may create cgroups in it; else why not.
 Result<std::string> FindCgroupV2Hierarchy();
+
+// The parent that anysnap-local process `pid` works under.
+std::string CgroupParentOf(const std::string& hierarchy, pid_t pid);
+
+// Removes the parents of anysnap-local processes that are gone without
+// removing theirs (killed), where nothing runs any more: a parent whose pid
+// lives here, or with a process in it (that of an anysnap-local in another
+// PID namespace), stays. Returns how many went.
+int RemoveStaleParents(const std::string& hierarchy);
 
 class Cgroup {
  public:

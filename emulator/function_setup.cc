@@ -191,7 +191,11 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
   }
   auto hierarchy = FindCgroupV2Hierarchy();
   if (hierarchy.ok()) {
-    cgroup_parent_ = *hierarchy + "/anysnap-local-" + std::to_string(::getpid());
+    if (int stale = RemoveStaleParents(*hierarchy); stale > 0) {
+      notes_.push_back("removed the cgroups of " + std::to_string(stale) +
+                       " anysnap-local process(es) killed before they could");
+    }
+    cgroup_parent_ = CgroupParentOf(*hierarchy, ::getpid());
     spec.cgroup_parent = cgroup_parent_;
   }
 

@@ -525,6 +525,43 @@ TEST(LocalServeTest, ServeRemovesItsCgroupWithEverythingBelowItWhenItEnds) {
   EXPECT_EQ(slept->signal, SIGKILL) << slept->Describe();
 }
 
+// An anysnap-local that was killed could not remove its cgroups: the next one
+// does, once nothing runs there.
+TEST(LocalServeTest, ServeRemovesTheEmptyCgroupsOfAnysnapLocalsThatAreGone) {
+  auto hierarchy = FindCgroupV2Hierarchy();
+  if (!hierarchy.ok()) GTEST_SKIP() << "no cgroup v2 here: " << hierarchy.status().message();
+  // No process has this pid: pids stay below pid_max.
+  pid_t gone = std::stoi(ReadTestFile("/proc/sys/kernel/pid_max"));
+  const std::string stale = CgroupParentOf(*hierarchy, gone);
+  ASSERT_EQ(::mkdir(stale.c_str(), 0755), 0) << stale << ": " << std::strerror(errno);
+  ASSERT_EQ(::mkdir((stale + "/env-2").c_str(), 0755), 0) << std::strerror(errno);
+  ASSERT_EQ(::mkdir((stale + "/env-3").c_str(), 0755), 0) << std::strerror(errno);
+  SpawnOptions sleeper;
+  sleeper.argv = {"sleep", "infinity"};
+  sleeper.env = TestEnvironment();
+  auto sleeping = ChildProcess::Spawn(sleeper);
+  ASSERT_TRUE(sleeping.ok()) << sleeping.status().message();
+  WriteTestFile(stale + "/env-3/cgroup.procs", std::to_string(sleeping->pid()));
+  ScratchDir fn;
+  WriteBashRuntime(fn.path());
+  {
+    // What still runs stays, untouched.
+    Served served(fn.path(), {});
+    EXPECT_FALSE(std::filesystem::exists(stale + "/env-2")) << served.log();
+    EXPECT_TRUE(std::filesystem::exists(stale + "/env-3")) << served.log();
+    EXPECT_TRUE(sleeping->running() && !sleeping->Poll()) << "the process was killed";
+  }
+  sleeping->Kill();
+  {
+    Served served(fn.path(), {});
+    EXPECT_FALSE(std::filesystem::exists(stale)) << served.log();
+    EXPECT_NE(served.log().find("removed the cgroups of "), std::string::npos) << served.log();
+  }
+  ::rmdir((stale + "/env-3").c_str());
+  ::rmdir((stale + "/env-2").c_str());
+  ::rmdir(stale.c_str());
+}
+
 TEST(LocalCompareTest, PrintsATableAndWritesAChart) {
   PythonFunction fn;
   std::vector<std::string> argv = {kLocal,         "compare", "--task-root", fn.path(),
