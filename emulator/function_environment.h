@@ -1,5 +1,5 @@
-// FunctionEnvironment is one execution environment of anysnap-local serve and
-// compare: a RuntimeApiServer and the function's process tree started against
+// FunctionEnvironment is one execution environment of anysnap-local (serve,
+// compare, run): a RuntimeApiServer and the function's process tree started against
 // it in a sandbox (sandbox.h), the way Lambda's java21 runtime starts it
 // (lambda_launch.h). A watcher thread notices when the tree's first process
 // ends and fails every invocation still waiting on the environment with

@@ -1,4 +1,4 @@
-// FunctionSetup turns what a user gives anysnap-local serve and compare (a
+// FunctionSetup turns what a user gives anysnap-local serve, compare and run (a
 // task root, a layer zip or folder, variables from --env, env files and a
 // SAM template, the init type and snapshot backend) into LocalFunctionOptions,
 // after checking what this machine permits: namespaces, cgroup v2, a working

@@ -1,11 +1,13 @@
-// anysnap-local: a local Lambda. `run` starts a function the way Lambda's
-// java21 managed runtime does — through anysnap-wrapper, the exec wrapper —
-// sends it events and prints Lambda's START/END/REPORT lines.
+// anysnap-local: a local Lambda. `serve`, `compare` and `run` set a function
+// up with FunctionSetup and run it on one engine, LocalFunction, the way
+// Lambda's java21 managed runtime does (through anysnap-wrapper, the exec
+// wrapper); `invoke` is a client of `serve`; `sandbox-init` (hidden) starts
+// each environment's tree. This file only reads command lines.
 //
-// Output: the platform's lines and the function's own stdout and stderr go to
-// stderr (the log stream); each invoke's response or error document goes to
-// stdout, one per line. Exit status: 0 when every invoke succeeded, 1 when
-// one failed, 2 for a usage or setup error.
+// `run` output: the platform's lines and the function's own stdout and stderr
+// go to stderr (the log stream); each invoke's response or error document
+// goes to stdout, one per line. Exit status: 0 when every invoke succeeded, 1
+// when one failed, 2 for a usage or setup error.
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -66,7 +68,7 @@ Result<std::string> ReadEvent(const std::string& source) {
   return text;
 }
 
-// Flags shared by serve and compare: the function and how it runs.
+// Flags shared by serve, compare and run: the function and how it runs.
 void AddFunctionFlags(CLI::App* cmd, FunctionFlags& f, bool with_init_type) {
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--task-root", f.task_root, "The function's folder, mounted at /var/task")
