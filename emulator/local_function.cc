@@ -305,6 +305,8 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
     bool runtime_exited = !result.ok && result.error_type == kExitErrorType;
     bool init_failed = a.env->server().init_error().has_value();
     if (platform_error || runtime_exited || init_failed || !a.env->alive()) {
+      // Its runtime answered, then ended: before the next invoke.
+      if (!platform_error && !runtime_exited && !init_failed) NoteExitBetweenInvokes(*a.env);
       if (result.error_type == "Sandbox.Timedout") {
         a.env->Kill("Sandbox.Timedout", "The execution environment was reset after a timeout");
       }
