@@ -19,8 +19,13 @@ std::string Format(const char* format, double value) {
   return buf;
 }
 
+struct TimedResponse {
+  double ms = 0;
+  std::string body;
+};
+
 // Times one invoke; an error carrying the function's error document.
-Result<double> TimedInvoke(LocalFunction& function, const std::string& event) {
+Result<TimedResponse> TimedInvoke(LocalFunction& function, const std::string& event) {
   InvokeRequest request;
   request.event = event;
   Clock::time_point t0 = Clock::now();
@@ -28,7 +33,7 @@ Result<double> TimedInvoke(LocalFunction& function, const std::string& event) {
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   if (!result.ok)
     return Status::Aborted("an invoke failed (" + result.error_type + "): " + result.body);
-  return ms;
+  return TimedResponse{ms, std::move(result.body)};
 }
 
 std::string Escape(const std::string& text) {
@@ -75,9 +80,10 @@ Result<CompareResult> RunCompare(const LocalFunctionOptions& options, int runs,
     cold.eager_init = false;
     LocalFunction function(cold);
     for (int i = 0; i < runs; ++i) {
-      auto ms = TimedInvoke(function, event);
-      if (!ms.ok()) return ms.status().WithContext("cold run " + std::to_string(i + 1));
-      result.cold_ms.push_back(*ms);
+      auto r = TimedInvoke(function, event);
+      if (!r.ok()) return r.status().WithContext("cold run " + std::to_string(i + 1));
+      result.cold_ms.push_back(r->ms);
+      result.cold_bodies.push_back(std::move(r->body));
       function.Stop();  // the next invoke starts a new environment
     }
   }
@@ -93,9 +99,10 @@ Result<CompareResult> RunCompare(const LocalFunctionOptions& options, int runs,
   result.caveat = std::string(function.backend()->caveat());
   for (int i = 0; i < runs; ++i) {
     function.AwaitPrepared();
-    auto ms = TimedInvoke(function, event);
-    if (!ms.ok()) return ms.status().WithContext("restored run " + std::to_string(i + 1));
-    result.restored_ms.push_back(*ms);
+    auto r = TimedInvoke(function, event);
+    if (!r.ok()) return r.status().WithContext("restored run " + std::to_string(i + 1));
+    result.restored_ms.push_back(r->ms);
+    result.restored_bodies.push_back(std::move(r->body));
     function.Stop();  // the next invoke restores a new environment
   }
   return result;

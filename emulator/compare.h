@@ -2,9 +2,10 @@
 // (on-demand: a new execution environment, init, then the invoke) and N times
 // restored (snap-start: a new environment restored from the one snapshot,
 // then the invoke), measuring each time to first response: from the moment
-// the invoke is sent until its response is complete, as a caller sees it.
-// Preparing what a restore needs beforehand (the freeze backend's next frozen
-// template) happens off the clock, as SnapStart's snapshot does.
+// the invoke is sent until its response is complete, as a caller sees it,
+// and keeping each response. Preparing what a restore needs beforehand (the
+// freeze backend's next frozen template) happens off the clock, as
+// SnapStart's snapshot does.
 //
 // Thread-compatible.
 #ifndef ANYSNAP_EMULATOR_COMPARE_H_
@@ -21,6 +22,9 @@ namespace anysnap {
 struct CompareResult {
   std::vector<double> cold_ms;
   std::vector<double> restored_ms;
+  // Each run's response, in run order (what `anysnap-local check` compares).
+  std::vector<std::string> cold_bodies;
+  std::vector<std::string> restored_bodies;
   std::string backend;  // "criu" or "freeze"
   std::string caveat;   // the backend's own words
 };

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
@@ -230,12 +232,24 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
                      "/opt as under every backend, but the function sees this machine's /proc "
                      "(criu checkpoints the tree from inside its mount namespace)");
     // CRIU cannot checkpoint a seccomp user-notification listener, which the
-    // audit keeps open in the wrapper: it stays off unless asked for.
-    if (!spec.exec_wrapper.empty() && fn.overrides.count("ANYSNAP_AUDIT") == 0) {
-      fn.overrides["ANYSNAP_AUDIT"] = "off";
-      notes_.push_back(
-          "the snapshot-safety audit is off: criu cannot checkpoint its seccomp listener "
-          "(use --snapshot freeze to see the audit's report)");
+    // audit keeps open in the wrapper: the audit runs in an init of its own,
+    // ended at its snapshot point, and the checkpointed init runs without it.
+    if (!spec.exec_wrapper.empty()) {
+      auto asked = fn.overrides.find("ANYSNAP_AUDIT");
+      std::string mode =
+          asked == fn.overrides.end() || asked->second.empty() ? "log" : asked->second;
+      std::transform(mode.begin(), mode.end(), mode.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (mode != "off") {
+        o.audit_pass["ANYSNAP_AUDIT"] = mode;
+        fn.overrides["ANYSNAP_AUDIT"] = "off";
+        notes_.push_back(
+            "the snapshot-safety audit (ANYSNAP_AUDIT=" + mode +
+            ") runs in an init of its own before the checkpointed one, which runs unaudited "
+            "(criu cannot checkpoint the audit's seccomp listener): one more init at start, "
+            "its report in the function's log and the file ANYSNAP_AUDIT_REPORT names "
+            "(/tmp/anysnap-audit.json); --env ANYSNAP_AUDIT=off leaves it out");
+      }
     }
     return Status::Ok();
   }

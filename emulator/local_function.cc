@@ -66,9 +66,14 @@ std::string LocalFunction::NewRequestId() {
 }
 
 Result<std::shared_ptr<FunctionEnvironment>> LocalFunction::NewEnvironment(
-    const std::string& init_type) {
+    const std::string& init_type, const EnvMap& extra) {
   EnvironmentSpec spec = o_.environment;
   spec.function.initialization_type = init_type;
+  for (const auto& [name, value] : extra) spec.function.overrides[name] = value;
+  // The audited init is never checkpointed: it gets a /proc of its PID
+  // namespace, where the audit looks up the processes it watches (a criu
+  // environment has the host's).
+  if (!extra.empty()) spec.host_proc = false;
   int id;
   {
     std::lock_guard<std::mutex> lock(rng_mu_);
@@ -77,8 +82,20 @@ Result<std::shared_ptr<FunctionEnvironment>> LocalFunction::NewEnvironment(
   return FunctionEnvironment::Start(spec, id);
 }
 
+Status LocalFunction::RunAuditPass(InitFailure* failure) {
+  Log("anysnap-local: audited init (its snapshot is not taken)\n");
+  SnapshotTaken taken;
+  auto env = InitToSnapshotPoint([this] { return NewEnvironment("snap-start", o_.audit_pass); },
+                                 o_.snapshot_init_timeout, failure, &taken);
+  if (!env.ok()) return env.status().WithContext("the audited init");
+  (*env)->Kill();
+  Log("anysnap-local: audited init ended at its snapshot point; now the init to checkpoint\n");
+  return Status::Ok();
+}
+
 Status LocalFunction::Start(InitFailure* failure) {
   if (backend_) {
+    if (!o_.audit_pass.empty()) ANYSNAP_RETURN_IF_ERROR(RunAuditPass(failure));
     auto taken = backend_->TakeSnapshot(failure);
     if (!taken.ok()) return taken.status();
     char line[256];

@@ -56,6 +56,11 @@ struct LocalFunctionOptions {
   // SIGKILL at once.
   std::chrono::milliseconds stop_grace{0};
   std::function<void(std::string_view)> on_log;
+  // snap-start: when not empty, Start() first runs one init with these
+  // variables added (the snapshot-safety audit's, which criu cannot
+  // checkpoint) up to its snapshot point and ends it; the snapshot is then
+  // taken of an init without them.
+  EnvMap audit_pass;
 };
 
 struct InvokeRequest {
@@ -114,7 +119,9 @@ class LocalFunction {
     InvokeResult failure;  // when !env
   };
 
-  Result<std::shared_ptr<FunctionEnvironment>> NewEnvironment(const std::string& init_type);
+  Result<std::shared_ptr<FunctionEnvironment>> NewEnvironment(const std::string& init_type,
+                                                              const EnvMap& extra = {});
+  Status RunAuditPass(InitFailure* failure);
   Acquired Acquire(const std::string& request_id);
   void Discard(const std::shared_ptr<FunctionEnvironment>& env);
   void NoteExitBetweenInvokes(const FunctionEnvironment& env);

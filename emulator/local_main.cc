@@ -29,6 +29,7 @@
 #include "anysnap/http_server.h"
 #include "anysnap/log.h"
 #include "anysnap/upstream_client.h"
+#include "clone_check.h"
 #include "compare.h"
 #include "function_setup.h"
 #include "invoke_endpoint.h"
@@ -281,23 +282,37 @@ struct CompareFlags {
   std::string chart = "anysnap-compare.svg";
 };
 
-int Compare(CompareFlags& flags) {
+// What compare and check share: the snap-start function (its backend chosen
+// for it) and the event, read before anything runs.
+Status SetUpRuns(FunctionFlags& function, const std::string& event_source, FunctionSetup& setup,
+                 std::string& event) {
   Log().set_level(LogLevel::kWarn);
-  flags.function.init_type = "snap-start";  // the snapshot backend is chosen for it
-  FunctionSetup setup;
-  Status built = setup.Build(flags.function, EnvFromEnviron(environ), ProgramDirectory());
-  if (!built.ok()) return Fail(built.message());
-  std::string event = "{}";
-  if (!flags.event.empty()) {
-    auto text = ReadEvent(flags.event);
-    if (!text.ok()) return Fail(text.status().message());
+  function.init_type = "snap-start";
+  ANYSNAP_RETURN_IF_ERROR(setup.Build(function, EnvFromEnviron(environ), ProgramDirectory()));
+  event = "{}";
+  if (!event_source.empty()) {
+    auto text = ReadEvent(event_source);
+    if (!text.ok()) return text.status();
     event = std::move(*text);
   }
+  return Status::Ok();
+}
+
+// The function's output and the platform's lines would drown what is printed.
+LocalFunctionOptions QuietOptions(FunctionSetup& setup) {
   for (const std::string& note : setup.notes()) Write(stderr, "anysnap-local: " + note + "\n");
   LocalFunctionOptions options = setup.options();
-  // The function's output and the platform's lines would drown the table.
   options.environment.output_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   options.on_log = nullptr;
+  return options;
+}
+
+int Compare(CompareFlags& flags) {
+  FunctionSetup setup;
+  std::string event;
+  Status ready = SetUpRuns(flags.function, flags.event, setup, event);
+  if (!ready.ok()) return Fail(ready.message());
+  LocalFunctionOptions options = QuietOptions(setup);
   Write(stderr, "anysnap-local: " + std::to_string(flags.runs) + " cold runs, then " +
                     std::to_string(flags.runs) + " restored runs\n");
   auto result = RunCompare(options, flags.runs, event);
@@ -313,6 +328,52 @@ int Compare(CompareFlags& flags) {
   std::fclose(chart);
   Write(stdout, "chart: " + flags.chart + "\n");
   return 0;
+}
+
+struct CheckFlags {
+  FunctionFlags function;
+  int runs = 3;
+  std::string event;
+  std::vector<std::string> allow;
+  std::string responses;
+};
+
+// `check`'s exit statuses besides 0 (no cloned value) and kExitUsage.
+constexpr int kExitClonedFound = 1;
+constexpr int kExitCannotSeeClones = 3;  // the freeze backend
+constexpr int kExitFunctionFailed = 4;   // an init or an invoke failed
+
+int Check(CheckFlags& flags) {
+  FunctionSetup setup;
+  std::string event;
+  Status ready = SetUpRuns(flags.function, flags.event, setup, event);
+  if (!ready.ok()) return Fail(ready.message());
+  if (Status can = CheckCanSeeClones(setup.options().snapshot); !can.ok()) {
+    Write(stderr, "anysnap-local: " + can.message() + "\n");
+    return kExitCannotSeeClones;
+  }
+  std::FILE* responses = nullptr;
+  if (!flags.responses.empty()) {
+    responses = std::fopen(flags.responses.c_str(), "w");
+    if (responses == nullptr)
+      return Fail("--responses " + flags.responses + ": " + std::strerror(errno));
+  }
+  LocalFunctionOptions options = QuietOptions(setup);
+  Write(stderr, "anysnap-local: " + std::to_string(flags.runs) + " cold runs, then " +
+                    std::to_string(flags.runs) + " restored runs, the same event\n");
+  auto result = RunCloneCheck(options, flags.runs, event, flags.allow);
+  ::close(options.environment.output_fd);
+  if (!result.ok()) {
+    if (responses != nullptr) std::fclose(responses);
+    Write(stderr, "anysnap-local: " + result.status().message() + "\n");
+    return kExitFunctionFailed;
+  }
+  Write(stdout, CloneCheckReport(*result));
+  if (responses != nullptr) {
+    Write(responses, CloneCheckResponses(*result));
+    std::fclose(responses);
+  }
+  return result->fields.cloned.empty() ? 0 : kExitClonedFound;
 }
 
 struct SandboxInitFlags {
@@ -393,6 +454,35 @@ int Main(int argc, char** argv) {
   compare->add_option("--chart", compare_flags.chart, "Where the SVG chart goes")
       ->capture_default_str();
 
+  CheckFlags check_flags;
+  CLI::App* check = app.add_subcommand(
+      "check",
+      "Prove by restoring whether the function's responses carry values the snapshot cloned: "
+      "run it N times cold and N times restored from one snapshot with the same event, and list "
+      "the response's JSON fields that differ between cold starts but are the same in every "
+      "restore, with path and value. Exit status: 0 none, 1 some, 2 usage or setup error, 3 the "
+      "snapshot backend is freeze (it cannot see cloned state), 4 an init or invoke failed");
+  AddFunctionFlags(check, check_flags.function, /*with_init_type=*/false);
+  check->add_option("-n,--runs", check_flags.runs, "Runs of each kind")
+      ->check(CLI::Range(2, 100))
+      ->capture_default_str();
+  check
+      ->add_option("--event", check_flags.event,
+                   "A file holding the event, or - for stdin "
+                   "(default: {})")
+      ->type_name("FILE|-");
+  check
+      ->add_option("--allow", check_flags.allow,
+                   "A field expected to be cloned (e.g. an id made during init on purpose): "
+                   "listed, but no failure; repeatable")
+      ->type_name("PATH")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  check
+      ->add_option("--responses", check_flags.responses,
+                   "Write every response there, one JSON line each: "
+                   "{\"run\":\"cold\"|\"restored\",\"n\":1,\"body\":\"...\"}")
+      ->type_name("FILE");
+
   InvokeFlags invoke_flags;
   CLI::App* invoke = app.add_subcommand(
       "invoke",
@@ -433,6 +523,7 @@ int Main(int argc, char** argv) {
   if (sandbox->parsed()) return SandboxInit(sandbox_flags);
   if (serve->parsed()) return Serve(serve_flags);
   if (compare->parsed()) return Compare(compare_flags);
+  if (check->parsed()) return Check(check_flags);
   if (invoke->parsed()) return Invoke(invoke_flags);
   return Run(run_flags);
 }

@@ -466,21 +466,33 @@ TEST(LocalServeTest, BadInputGetsOneLineAndStatus2) {
 }
 
 TEST(LocalServeTest, CriuRestoresFromOneImage) {
-  Status criu = CheckCriu("criu");
+  Status criu = CheckCriu(testing::TestCriu());
   if (!criu.ok()) GTEST_SKIP() << "criu unusable here: " << criu.message();
   PythonFunction fn;
   // Through the wrapper: CRIU brings the tree's loopback connections back, but
   // not the one to the Runtime API server of the dumped environment, which
   // the delegator replaces (a runtime on its own would have to reconnect).
-  Served served(fn.path(), With(kPython, {"--init-type", "snap-start", "--snapshot", "criu"}),
+  Served served(fn.path(),
+                With(kPython, {"--init-type", "snap-start", "--snapshot", "criu", "--criu",
+                               testing::TestCriu()}),
                 /*through_wrapper=*/true);
   EXPECT_EQ(served.Invoke(R"({"a":1})").body, R"({"a":1})");
   served.Invoke(R"({"action":"exit","status":1})");
   EXPECT_EQ(served.Invoke(R"({"b":2})").body, R"({"b":2})") << served.log();
   EXPECT_EQ(CountOccurrences(served.log(), "Restore Duration"), 2u);
-  // Both environments came from the one snapshot: init ran once, before it.
-  std::string log = served.LogOnceItHas("fixture: init done");
-  EXPECT_EQ(CountOccurrences(log, "fixture: init done"), 1u) << log;
+  // The audit cannot be checkpointed: it ran in an init of its own, first.
+  // Both environments came from the one snapshot: init ran once for it (and
+  // once before it for the audit).
+  std::string log = served.LogOnceItHas("fixture: init done", 2);
+  EXPECT_EQ(CountOccurrences(log, "fixture: init done"), 2u) << log;
+  EXPECT_NE(log.find("anysnap-local: audited init (its snapshot is not taken)"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("snapshot-safety audit at the first invocation/next: "), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("audit: random (runtime-level: Python start-up: the str and bytes hash"),
+            std::string::npos)
+      << log;
+  EXPECT_LT(log.find("audited init ended at its snapshot point"), log.find("INIT_REPORT")) << log;
   // The code where every backend has it; the restored runtime's working
   // folder (/var/task, as criu restored it) exists only through the bind.
   EXPECT_EQ(served.Invoke(R"({"action":"env","name":"LAMBDA_TASK_ROOT"})").body, "/var/task");
@@ -577,6 +589,32 @@ TEST(LocalCompareTest, PrintsATableAndWritesAChart) {
   std::string svg = ReadTestFile(fn / "c.svg");
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   EXPECT_EQ(CountOccurrences(svg, "<circle"), 4u);
+}
+
+TEST(LocalCheckTest, RefusesTheFreezeBackendSayingWhy) {
+  PythonFunction fn;
+  std::vector<std::string> argv = {kLocal, "check", "--task-root", fn.path(), "--no-wrapper",
+                                   "-n",   "2",     "--snapshot",  "freeze"};
+  argv.insert(argv.end(), kPython.begin(), kPython.end());
+  auto run = RunCaptured(argv, TestEnvironment());
+  EXPECT_EQ(run.status.code, 3) << run.err;
+  EXPECT_NE(run.err.find("the freeze backend cannot see cloned state: each of its restores "
+                         "resumes a process tree frozen after its own init, not a copy of one "
+                         "snapshot's memory"),
+            std::string::npos)
+      << run.err;
+  // Refused before anything ran: one line, nothing on stdout.
+  EXPECT_EQ(CountOccurrences(run.err, "\n"), 1u) << run.err;
+  EXPECT_EQ(run.out, "");
+}
+
+TEST(LocalCheckTest, OneRunOfEachKindIsAUsageError) {
+  PythonFunction fn;
+  auto run = RunCaptured({kLocal, "check", "--task-root", fn.path(), "--no-wrapper", "-n", "1",
+                          "--snapshot", "freeze"},
+                         TestEnvironment());
+  EXPECT_EQ(run.status.code, 2) << run.err;
+  EXPECT_NE(run.err.find("--runs"), std::string::npos) << run.err;
 }
 
 TEST(FunctionConfigTest, EnvFiles) {

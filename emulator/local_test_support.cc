@@ -185,6 +185,12 @@ CapturedRun RunCaptured(const std::vector<std::string>& argv, const EnvMap& env,
 
 EnvMap TestEnvironment() { return EnvFromEnviron(environ); }
 
+std::string TestCriu() {
+  EnvMap env = TestEnvironment();
+  auto it = env.find("ANYSNAP_TEST_CRIU");
+  return it == env.end() || it->second.empty() ? "criu" : it->second;
+}
+
 size_t CountOccurrences(const std::string& haystack, const std::string& needle) {
   size_t count = 0;
   for (size_t at = haystack.find(needle); at != std::string::npos;

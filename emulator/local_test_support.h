@@ -80,6 +80,10 @@ CapturedRun RunCaptured(const std::vector<std::string>& argv, const EnvMap& env,
 // The test binary's own environment.
 EnvMap TestEnvironment();
 
+// The criu binary the criu tests use: $ANYSNAP_TEST_CRIU (one built from its
+// sources, say), else `criu` on the system's PATH.
+std::string TestCriu();
+
 // How many times `needle` occurs in `haystack`.
 size_t CountOccurrences(const std::string& haystack, const std::string& needle);
 

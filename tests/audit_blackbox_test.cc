@@ -63,12 +63,16 @@ TEST(Audit, PythonConnectAndUrandomDuringInitAreReported) {
   EXPECT_NE(log.find("reconnect in an after-restore hook"), std::string::npos) << log;
 }
 
-TEST(Audit, NodeRandomUuidDuringInitIsReported) {
+// Node.js draws from the kernel only to seed OpenSSL, at start: the runtime's
+// draw, never the function's. The id the function makes during init comes
+// from OpenSSL without a system call: no audit of system calls sees it.
+TEST(Audit, NodesStartUpDrawIsTheRuntimesNotTheFunctions) {
   std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
   ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
   Function fn(SnapStart());
   std::string report = ReportPath("node");
   SetUpAudit(fn, "log", report);
+  fn.Set("ANYSNAP_RESEED", "off");
   fn.Set("LAMBDA_TASK_ROOT", kFixtures + "/node");
   fn.Set("ANYSNAP_RUNTIME", "node " + ric + " index.handler");
   fn.Set("UUID_AT_INIT", "1");
@@ -76,9 +80,69 @@ TEST(Audit, NodeRandomUuidDuringInitIsReported) {
   InvocationResult r = fn.Invoke("{}");
   EXPECT_NE(r.body.find("\"initId\":"), std::string::npos) << r.body;
   std::string json = ReadAll(report);
-  EXPECT_NE(json.find(R"({"kind":"random")"), std::string::npos) << json;
-  EXPECT_NE(json.find(R"("call":"getrandom")"), std::string::npos) << json;
-  EXPECT_NE(json.find(R"("process":"node")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"({"kind":"random","verdict":"runtime","source":"Node.js start-up: )"
+                      R"(OpenSSL's generator)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("call":"getrandom","detail":"48 bytes","origin":"runtime")"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find(R"("verdict":"yours")"), std::string::npos) << json;
+  std::string log = fn.Stderr();
+  EXPECT_NE(log.find("audit: random (runtime-level: Node.js start-up: OpenSSL's generator"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("leave ANYSNAP_RESEED at auto"), std::string::npos) << log;
+}
+
+// A Python function that makes an id, uses ssl and random during init: its
+// uuid4 is its own; the hash secret, random's hidden instance and OpenSSL's
+// seed are the runtime's, each reported once with its remedy.
+TEST(Audit, PythonsStartUpDrawsAreToldFromTheFunctions) {
+  Function fn(SnapStart());
+  std::string report = ReportPath("python-draws");
+  SetUpAudit(fn, "log", report);
+  fn.Set("ANYSNAP_RESEED", "off");
+  fn.Set("ANYSNAP_RUNTIME", kFixtures + "/random/python/bootstrap");
+  fn.Start();
+  EXPECT_NE(fn.Invoke("{}").body.find("\"initId\""), std::string::npos);
+  std::string json = ReadAll(report);
+  EXPECT_NE(json.find(R"({"kind":"random","verdict":"yours","source":"","count":1,)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("call":"getrandom","detail":"16 bytes","origin":"function")"),
+            std::string::npos)
+      << json;
+  for (const char* source :
+       {"Python start-up: the str and bytes hash secret",
+        "Python's random module: its hidden generator", "Python's OpenSSL: its generator"}) {
+    EXPECT_NE(json.find(std::string(R"("verdict":"runtime","source":")") + source),
+              std::string::npos)
+        << source << "\n"
+        << json;
+  }
+  std::string log = fn.Stderr();
+  EXPECT_NE(log.find("audit: random (yours to fix): 1 call, e.g. getrandom 16 bytes"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("call random.seed() in an after-restore hook"), std::string::npos) << log;
+}
+
+// Strict refuses a runtime-level hazard that has a remedy (the reseed is off
+// here), never the hash secret, which nothing can change.
+TEST(Audit, StrictRefusesRuntimeHazardsOnlyWhereThereIsARemedy) {
+  Function fn(SnapStart());
+  std::string report = ReportPath("python-strict");
+  SetUpAudit(fn, "strict", report);
+  fn.Set("ANYSNAP_RESEED", "off");
+  fn.Set("ANYSNAP_AUDIT_FAIL_ON", "random");
+  fn.Set("ANYSNAP_RUNTIME", kFixtures + "/random/python/bootstrap");
+  fn.Start();
+  fn.ExpectEndedWithError(64, /*restore=*/false, "Runtime.BeforeSnapshotError",
+                          "ANYSNAP_AUDIT_FAIL_ON refuses: random (1: getrandom 16 bytes");
+  const std::string body = fn.server().init_error()->body;
+  EXPECT_NE(body.find("random (1: getrandom 2496 bytes"), std::string::npos) << body;
+  EXPECT_EQ(body.find("getrandom 24 bytes"), std::string::npos) << body;
 }
 
 TEST(Audit, ACleanRuntimeGetsAnEmptyReport) {

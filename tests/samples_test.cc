@@ -4,6 +4,7 @@
 // inits are quick here. (samples/bash has its own test beside the emulator.)
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 #include <unistd.h>
 
 #include <string>
@@ -31,6 +32,31 @@ size_t LinesStartingWith(const std::string& text, const std::string& prefix) {
     start = end + 1;
   }
   return count;
+}
+
+// The string at .ids.<name> of a response, or "" when there is none.
+std::string IdOf(const std::string& body, const char* name) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return "";
+  auto ids = doc.FindMember("ids");
+  if (ids == doc.MemberEnd() || !ids->value.IsObject()) return "";
+  auto id = ids->value.FindMember(name);
+  if (id == ids->value.MemberEnd() || !id->value.IsString()) return "";
+  return id->value.GetString();
+}
+
+// Both invokes ran in one environment: the init's id is the same in both, the
+// per-invoke id is new each time, and every id is a UUID.
+void ExpectIds(const std::vector<InvokeResult>& invokes, const char* per_invoke) {
+  std::string init = IdOf(invokes[0].body, "init");
+  EXPECT_EQ(init.size(), 36u) << invokes[0].body;
+  EXPECT_EQ(IdOf(invokes[1].body, "init"), init) << invokes[1].body;
+  std::string first = IdOf(invokes[0].body, per_invoke), second = IdOf(invokes[1].body, per_invoke);
+  EXPECT_EQ(first.size(), 36u) << invokes[0].body;
+  EXPECT_EQ(second.size(), 36u) << invokes[1].body;
+  EXPECT_NE(first, second);
+  EXPECT_NE(first, init);
 }
 
 // One run of a sample: its event.json twice, then a bad event.
@@ -82,6 +108,7 @@ TEST_F(SampleTest, NodejsAnswersThroughTheWrapperWithAwsLambdaRic) {
               std::string::npos)
         << invoke.body;
   }
+  ExpectIds(result_.invokes, "perInvoke");
   // aws-lambda-ric names the error in the document only (no error type header).
   EXPECT_FALSE(result_.invokes[2].ok);
   EXPECT_NE(result_.invokes[2].body.find(R"("errorType":"Function.InvalidEvent")"),
@@ -107,6 +134,7 @@ TEST_F(SampleTest, PythonAnswersThroughTheWrapper) {
               std::string::npos)
         << invoke.body;
   }
+  ExpectIds(result_.invokes, "per_invoke");
   EXPECT_EQ(result_.invokes[2].error_type, "Function.InvalidEvent") << result_.invokes[2].body;
   EXPECT_EQ(result_.environments, 1);
   EXPECT_LE(LinesStartingWith(output_, "anysnap-hooks:"), 1u) << output_;

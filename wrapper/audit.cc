@@ -65,6 +65,28 @@ std::string ReadTraceeString(int tid, uint64_t addr, size_t max = 4096) {
   return out;
 }
 
+// The basename of the executable thread `tid` runs ("node", "python3.11").
+std::string Program(int tid) {
+  char buf[4096];
+  std::string link = "/proc/" + std::to_string(tid) + "/exe";
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  std::string path(buf, static_cast<size_t>(n));
+  return path.substr(path.rfind('/') + 1);
+}
+
+// The thread group (process) of thread `tid`; `tid` itself when unknown.
+int ProcessOf(int tid) {
+  std::string path = "/proc/" + std::to_string(tid) + "/status";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char buf[1024];
+  ssize_t n = fd.valid() ? ::read(fd.get(), buf, sizeof(buf) - 1) : -1;
+  if (n <= 0) return tid;
+  buf[n] = '\0';
+  const char* at = std::strstr(buf, "\nTgid:");
+  return at != nullptr ? std::atoi(at + 6) : tid;
+}
+
 std::string Comm(int tid) {
   std::string path = "/proc/" + std::to_string(tid) + "/comm";
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -171,7 +193,7 @@ class Audit::Installer final : public ChildPreExec {
   const int socket_fd_;
 };
 
-Audit::Audit(AuditOptions options) : options_(std::move(options)) {}
+Audit::Audit(AuditOptions options) : options_(std::move(options)), draws_(options_.reseed) {}
 
 Result<std::unique_ptr<Audit>> Audit::Prepare(AuditOptions options) {
   // API level 5: the kernel and libseccomp support user notifications.
@@ -305,12 +327,15 @@ void Audit::Record(int tid, int nr, const uint64_t* args, uint64_t id) {
   const std::string& name = it->second;
   std::string kind;
   std::string detail;
+  RandomDraw draw;
   if (name == "getrandom") {
     // glibc's malloc draws its 8-byte tcache key this way in every process:
     // a heap-hardening secret, nothing a function computes with.
     if (args[1] == 8 && args[2] == GRND_NONBLOCK) return;
     kind = "random";
     detail = std::to_string(args[1]) + (args[1] == 1 ? " byte" : " bytes");
+    draw.bytes = args[1];
+    draw.flags = static_cast<unsigned>(args[2]);
   } else if (name == "open" || name == "openat" || name == "openat2") {
     std::string path = ReadTraceeString(tid, name == "open" ? args[0] : args[1]);
     if (path == "/dev/urandom" || path == "/dev/random") {
@@ -348,11 +373,28 @@ void Audit::Record(int tid, int nr, const uint64_t* args, uint64_t id) {
     if (name == "alarm") detail = std::to_string(args[0]) + " s";
   }
   std::string process = Comm(tid);
+  if (kind == "random") {
+    draw.process = ProcessOf(tid);
+    draw.program = Program(tid);
+    draw.call = name;
+  }
   // What was read may belong to another call if this one has gone meanwhile.
   if (seccomp_notify_id_valid(listener_.get(), id) != 0) return;
   std::lock_guard<std::mutex> lock(mu_);
-  AuditHazard& h = hazards_[kind];
-  h.kind = kind;
+  DrawOrigin origin;
+  if (kind == "random") origin = draws_.Classify(draw);
+  size_t kind_index =
+      static_cast<size_t>(std::find(kAuditHazardKinds.begin(), kAuditHazardKinds.end(), kind) -
+                          kAuditHazardKinds.begin());
+  AuditHazard& h = hazards_[{kind_index, origin.verdict, std::string(origin.source)}];
+  if (h.count == 0) {
+    h.kind = kind;
+    h.verdict = origin.verdict;
+    h.source = std::string(origin.source);
+    h.advice = origin.verdict == DrawVerdict::kYours ? std::string(AuditAdvice(kind))
+                                                     : std::string(origin.remedy);
+    h.fixable = origin.fixable;
+  }
   ++h.count;
   if (h.examples.size() < kExamplesPerKind) h.examples.push_back({tid, process, name, detail});
 }
@@ -360,10 +402,7 @@ void Audit::Record(int tid, int nr, const uint64_t* args, uint64_t id) {
 std::vector<AuditHazard> Audit::hazards() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<AuditHazard> out;
-  for (std::string_view kind : kAuditHazardKinds) {
-    auto it = hazards_.find(std::string(kind));
-    if (it != hazards_.end()) out.push_back(it->second);
-  }
+  for (const auto& [key, hazard] : hazards_) out.push_back(hazard);
   return out;
 }
 
@@ -393,10 +432,14 @@ std::string ReportJson(const std::vector<AuditHazard>& hazards, std::string_view
     w.StartObject();
     w.Key("kind");
     str(h.kind);
+    w.Key("verdict");
+    str(DrawVerdictName(h.verdict));
+    w.Key("source");
+    str(h.source);
     w.Key("count");
     w.Uint64(h.count);
     w.Key("advice");
-    str(AuditAdvice(h.kind));
+    str(h.advice);
     w.Key("examples");
     w.StartArray();
     for (const AuditCall& c : h.examples) {
@@ -409,6 +452,8 @@ std::string ReportJson(const std::vector<AuditHazard>& hazards, std::string_view
       str(c.call);
       w.Key("detail");
       str(c.detail);
+      w.Key("origin");
+      str(h.verdict == DrawVerdict::kYours ? "function" : "runtime");
       w.EndObject();
     }
     w.EndArray();
@@ -495,26 +540,51 @@ Status Audit::Report(std::string_view snapshot_point) {
   Status written =
       WriteFileAtomically(options_.report_path, ReportJson(found, mode, snapshot_point));
   if (!written.ok()) Log().Warn("audit: cannot write the report: " + written.message());
-  uint64_t calls = 0;
-  for (const AuditHazard& h : found) calls += h.count;
+  uint64_t calls = 0, reseeded = 0;
+  size_t hazards = 0;
+  for (const AuditHazard& h : found) {
+    if (h.verdict == DrawVerdict::kReseeded) {
+      reseeded += h.count;
+    } else {
+      calls += h.count;
+      ++hazards;
+    }
+  }
   const std::string where = "snapshot-safety audit at " + std::string(snapshot_point) + ": ";
   const std::string file = written.ok() ? "; report: " + options_.report_path : "";
-  if (found.empty()) {
-    Log().Info(where + "no hazard seen" + file);
-    return Status::Ok();
+  const std::string also = reseeded == 0 ? ""
+                                         : " (and " + std::to_string(reseeded) + " random draw" +
+                                               (reseeded == 1 ? "" : "s") +
+                                               " of the runtime's start-up, reseeded)";
+  if (hazards == 0) {
+    Log().Info(where + "no hazard seen" + also + file);
+  } else {
+    Log().Warn(where + std::to_string(calls) + " hazardous call" + (calls == 1 ? "" : "s") +
+               " in " + std::to_string(hazards) + " finding" + (hazards == 1 ? "" : "s") + also +
+               file);
   }
-  Log().Warn(where + std::to_string(calls) + " hazardous call" + (calls == 1 ? "" : "s") + " of " +
-             std::to_string(found.size()) + " kind" + (found.size() == 1 ? "" : "s") + file);
   std::string failing;
   for (const AuditHazard& h : found) {
     std::string examples;
     for (const AuditCall& c : h.examples)
       examples += (examples.empty() ? "" : "; ") + DescribeCall(c);
-    Log().Warn("audit: " + h.kind + ": " + std::to_string(h.count) + " call" +
-               (h.count == 1 ? "" : "s") + ", e.g. " + examples + ". " +
-               std::string(AuditAdvice(h.kind)));
-    bool fails = std::find(options_.fail_on.begin(), options_.fail_on.end(), h.kind) !=
-                 options_.fail_on.end();
+    std::string label;
+    if (h.verdict == DrawVerdict::kReseeded) {
+      label = " (reseeded by anysnap: " + h.source + ")";
+    } else if (h.verdict == DrawVerdict::kRuntime) {
+      label = " (runtime-level: " + h.source + ")";
+    } else if (h.kind == "random") {
+      label = " (yours to fix)";
+    }
+    std::string line = "audit: " + h.kind + label + ": " + std::to_string(h.count) + " call" +
+                       (h.count == 1 ? "" : "s") + ", e.g. " + examples + ". " + h.advice;
+    if (h.verdict == DrawVerdict::kReseeded) {
+      Log().Info(line);
+      continue;
+    }
+    Log().Warn(line);
+    bool fails = h.fixable && std::find(options_.fail_on.begin(), options_.fail_on.end(), h.kind) !=
+                                  options_.fail_on.end();
     if (fails) {
       failing += (failing.empty() ? "" : ", ") + h.kind + " (" + std::to_string(h.count) + ": " +
                  DescribeCall(h.examples.front()) + ")";

@@ -14,9 +14,19 @@
 // the snapshot point). Clock readings go through the vDSO and never reach
 // seccomp: the "clock" kind cannot be seen this way.
 //
+// A random draw is the runtime's own or the function's (random_draws.h): the
+// runtime's start-up draws seed its generators, which anysnap's reseed
+// refreshes after every restore ("reseeded", reported for information) or,
+// where it cannot or is off, are one runtime-level hazard per source with
+// its remedy ("runtime"); every other finding is the function's ("yours").
+// A system-call audit sees draws from the kernel only: an id made during init
+// from a generator already seeded in user space is found by restoring
+// (`anysnap-local check`).
+//
 // At the snapshot point, Report() stops the recording, writes the report to
 // the log (text) and to a JSON file, and in strict mode fails when a hazard
-// of a kind in ANYSNAP_AUDIT_FAIL_ON was seen. After it, each watched call
+// of a kind in ANYSNAP_AUDIT_FAIL_ON was seen that is not reseeded and has a
+// remedy. After it, each watched call
 // costs one notification round trip answered at once, without decoding.
 //
 // Sequence: Prepare() (before fork) -> RuntimeProcess::Start(..., &pre_exec())
@@ -34,12 +44,14 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "anysnap/config.h"
 #include "anysnap/net.h"
 #include "anysnap/status.h"
 #include "anysnap/unique_fd.h"
+#include "random_draws.h"
 #include "runtime_process.h"
 
 namespace anysnap {
@@ -49,6 +61,7 @@ struct AuditOptions {
   std::vector<std::string> fail_on;  // kinds of kAuditHazardKinds (strict mode)
   std::string report_path;           // the JSON report
   HostPort exempt;                   // connect() here is expected (the delegator)
+  bool reseed = false;               // anysnap's reseed runs after every restore
 };
 
 // One recorded call.
@@ -59,8 +72,14 @@ struct AuditCall {
   std::string detail;   // "16 bytes", "/dev/urandom", "127.0.0.1:5432", ...
 };
 
+// The calls of one kind with one owner: for random draws, one hazard per
+// verdict and runtime source.
 struct AuditHazard {
   std::string kind;  // of kAuditHazardKinds
+  DrawVerdict verdict = DrawVerdict::kYours;
+  std::string source;  // what a runtime's draw seeds; "" for the function's
+  std::string advice;  // what to do (the remedy), or what anysnap does
+  bool fixable = true;
   uint64_t count = 0;
   std::vector<AuditCall> examples;  // the first few
 };
@@ -87,7 +106,8 @@ class Audit {
   // Later calls do nothing and return OK.
   Status Report(std::string_view snapshot_point);
 
-  // The hazards recorded so far, in kAuditHazardKinds order.
+  // The hazards recorded so far, in kAuditHazardKinds order, the function's
+  // first, then runtime-level ones, then the reseeded.
   std::vector<AuditHazard> hazards() const;
 
  private:
@@ -111,7 +131,9 @@ class Audit {
   std::atomic<bool> reported_{false};
 
   mutable std::mutex mu_;
-  std::map<std::string, AuditHazard> hazards_;  // guarded by mu_
+  // (kind's index, verdict, source) -> hazard; guarded by mu_, as is draws_.
+  std::map<std::tuple<size_t, DrawVerdict, std::string>, AuditHazard> hazards_;
+  RandomDraws draws_;
 };
 
 // The advice the report gives for a hazard kind.

@@ -13,8 +13,9 @@
 //   and the time of the restore.
 //
 // Event: {"n": 12345}. Response: {"n":12345,"primesUpToN":1474,
-// "largestPrimeUpToN":12343,"initMs":2034,"instanceId":"...","initAt":"...",
-// "restoredAt":null,"invokes":1}. An n that is not a whole number from 0 to
+// "largestPrimeUpToN":12343,"initMs":2034,"ids":{"perInvoke":"...",
+// "init":"..."},"instanceId":"...","initAt":"...","restoredAt":null,
+// "invokes":1}. An n that is not a whole number from 0 to
 // PRIME_LIMIT is a Function.InvalidEvent error.
 'use strict';
 
@@ -47,6 +48,10 @@ const initStart = process.hrtime.bigint();
 const primes = primesUpTo(limit);
 const initMs = Number((process.hrtime.bigint() - initStart) / 1000000n);
 console.log(`init: ${primes.length} primes up to ${limit} in ${initMs} ms`);
+
+// An id made during init and never remade: every environment restored from
+// one snapshot answers the same one (compare instanceId, remade by a hook).
+const initId = crypto.randomUUID();
 
 // Per-environment state: what the hooks reset.
 let instanceId = crypto.randomUUID();
@@ -106,6 +111,9 @@ exports.handler = async (event) => {
     primesUpToN: found,
     largestPrimeUpToN: found > 0 ? primes[found - 1] : null,
     initMs,
+    // A fresh id per invoke, drawn from Node's OpenSSL generator (and its
+    // randomUUID cache), whose state a snapshot copies; and the init's one.
+    ids: { perInvoke: crypto.randomUUID(), init: initId },
     instanceId,
     initAt,
     restoredAt,
