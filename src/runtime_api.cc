@@ -1,6 +1,9 @@
 #include "anysnap/runtime_api.h"
 
+#include <rapidjson/document.h>
+
 #include "anysnap/log.h"
+#include "anysnap/uuid.h"
 
 namespace anysnap {
 
@@ -35,13 +38,54 @@ RuntimeTarget ClassifyRuntimeTarget(std::string_view target) {
   return t;
 }
 
+std::string_view RuntimeEndpointMethod(RuntimeEndpoint endpoint) {
+  switch (endpoint) {
+    case RuntimeEndpoint::kNext:
+    case RuntimeEndpoint::kRestoreNext:
+      return "GET";
+    case RuntimeEndpoint::kResponse:
+    case RuntimeEndpoint::kInvocationError:
+    case RuntimeEndpoint::kInitError:
+    case RuntimeEndpoint::kRestoreError:
+      return "POST";
+    case RuntimeEndpoint::kOther:
+      break;
+  }
+  return {};
+}
+
+RequestIdGenerator::RequestIdGenerator() {
+  std::random_device seed;
+  rng_.seed((static_cast<uint64_t>(seed()) << 32) ^ seed());
+}
+
+std::string RequestIdGenerator::Next() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t hi = rng_();
+  return FormatUuidV4(hi, rng_());
+}
+
 std::string RuntimeErrorDocument(std::string_view error_type, std::string_view message) {
-  std::string doc = "{\"errorMessage\":\"";
-  AppendJsonEscaped(doc, message);
-  doc += "\",\"errorType\":\"";
+  std::string doc = "{\"errorType\":\"";
   AppendJsonEscaped(doc, error_type);
-  doc += "\",\"stackTrace\":[]}";
+  doc += "\",\"errorMessage\":\"";
+  AppendJsonEscaped(doc, message);
+  doc += "\"}";
   return doc;
+}
+
+Result<RuntimeErrorFields> ParseRuntimeErrorDocument(std::string_view document) {
+  rapidjson::Document doc;
+  doc.Parse(document.data(), document.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return Status::InvalidArgument("the error document is not a JSON object");
+  }
+  auto string_member = [&](const char* name) -> std::string {
+    auto it = doc.FindMember(name);
+    if (it == doc.MemberEnd() || !it->value.IsString()) return {};
+    return std::string(it->value.GetString(), it->value.GetStringLength());
+  };
+  return RuntimeErrorFields{string_member("errorType"), string_member("errorMessage")};
 }
 
 }  // namespace anysnap

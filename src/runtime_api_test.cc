@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 namespace anysnap {
 namespace {
 
@@ -31,10 +34,58 @@ TEST(RuntimeApiTest, EverythingElseIsOther) {
   }
 }
 
+TEST(RuntimeApiTest, EachEndpointTakesOneMethod) {
+  EXPECT_EQ(RuntimeEndpointMethod(RuntimeEndpoint::kNext), "GET");
+  EXPECT_EQ(RuntimeEndpointMethod(RuntimeEndpoint::kRestoreNext), "GET");
+  EXPECT_EQ(RuntimeEndpointMethod(RuntimeEndpoint::kResponse), "POST");
+  EXPECT_EQ(RuntimeEndpointMethod(RuntimeEndpoint::kInvocationError), "POST");
+  EXPECT_EQ(RuntimeEndpointMethod(RuntimeEndpoint::kInitError), "POST");
+  EXPECT_EQ(RuntimeEndpointMethod(RuntimeEndpoint::kRestoreError), "POST");
+  EXPECT_EQ(RuntimeEndpointMethod(RuntimeEndpoint::kOther), "");
+}
+
+TEST(RuntimeApiTest, RequestIdsAreDistinctVersion4Uuids) {
+  RequestIdGenerator ids;
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = ids.Next();
+    ASSERT_EQ(id.size(), 36u) << id;
+    EXPECT_EQ(id[14], '4') << id;
+    EXPECT_NE(std::string_view("89ab").find(id[19]), std::string_view::npos) << id;
+    EXPECT_TRUE(seen.insert(id).second) << id;
+  }
+  // A second generator starts from a seed of its own.
+  EXPECT_EQ(seen.count(RequestIdGenerator().Next()), 0u);
+}
+
 TEST(RuntimeApiTest, ErrorDocumentEscapes) {
   EXPECT_EQ(RuntimeErrorDocument("Runtime.ExitError", "exit \"1\"\n"),
-            "{\"errorMessage\":\"exit \\\"1\\\"\\n\",\"errorType\":\"Runtime.ExitError\","
-            "\"stackTrace\":[]}");
+            "{\"errorType\":\"Runtime.ExitError\",\"errorMessage\":\"exit \\\"1\\\"\\n\"}");
+}
+
+TEST(RuntimeApiTest, ErrorDocumentReadsBackWhatWasWritten) {
+  const std::string message = "line 1\nline \"2\" \xe2\x9c\x93 \x01";
+  auto fields = ParseRuntimeErrorDocument(RuntimeErrorDocument("Function.Boom", message));
+  ASSERT_TRUE(fields.ok()) << fields.status().message();
+  EXPECT_EQ(fields->type, "Function.Boom");
+  EXPECT_EQ(fields->message, message);
+}
+
+TEST(RuntimeApiTest, ErrorDocumentFieldsThatAreAbsentOrNotStringsAreEmpty) {
+  auto fields = ParseRuntimeErrorDocument(
+      "{\"errorMessage\":42,\"stackTrace\":[\"at x\"],\"errorType\":\"Custom\"}");
+  ASSERT_TRUE(fields.ok());
+  EXPECT_EQ(fields->type, "Custom");
+  EXPECT_EQ(fields->message, "");
+  fields = ParseRuntimeErrorDocument("{}");
+  ASSERT_TRUE(fields.ok());
+  EXPECT_EQ(fields->type, "");
+}
+
+TEST(RuntimeApiTest, ErrorDocumentThatIsNoJsonObjectIsRefused) {
+  for (const char* document : {"", "boom", "[\"errorType\"]", "\"x\"", "{\"errorType\":"}) {
+    EXPECT_FALSE(ParseRuntimeErrorDocument(document).ok()) << document;
+  }
 }
 
 }  // namespace

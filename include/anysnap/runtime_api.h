@@ -5,8 +5,12 @@
 #ifndef ANYSNAP_RUNTIME_API_H_
 #define ANYSNAP_RUNTIME_API_H_
 
+#include <mutex>
+#include <random>
 #include <string>
 #include <string_view>
+
+#include "anysnap/status.h"
 
 namespace anysnap {
 
@@ -51,9 +55,37 @@ struct RuntimeTarget {
 // Classifies `target` by path alone; the method is the caller's to check.
 RuntimeTarget ClassifyRuntimeTarget(std::string_view target);
 
-// The error document AWS's runtimes post to the error endpoints:
-// {"errorMessage":"...","errorType":"...","stackTrace":[]}.
+// The one method `endpoint` takes: "GET" for the two nexts, "POST" for the
+// rest; empty for kOther.
+std::string_view RuntimeEndpointMethod(RuntimeEndpoint endpoint);
+
+// Lambda's request ids: random version-4 UUIDs, lowercase (uuid.h), drawn
+// from a generator seeded once from std::random_device. Thread-safe.
+class RequestIdGenerator {
+ public:
+  RequestIdGenerator();
+  std::string Next();
+
+ private:
+  std::mutex mu_;
+  std::mt19937_64 rng_;  // guarded by mu_
+};
+
+// The Runtime API's error document, {"errorType":"...","errorMessage":"..."}:
+// what Lambda answers for a failed invoke, what a runtime posts to the error
+// endpoints, and every error answer anysnap makes up itself.
 std::string RuntimeErrorDocument(std::string_view error_type, std::string_view message);
+
+// The two fields of an error document; a member that is absent or not a
+// string is empty.
+struct RuntimeErrorFields {
+  std::string type;     // errorType
+  std::string message;  // errorMessage
+};
+
+// Reads an error document. InvalidArgument when `document` is not a JSON
+// object (a runtime may post anything).
+Result<RuntimeErrorFields> ParseRuntimeErrorDocument(std::string_view document);
 
 }  // namespace anysnap
 
