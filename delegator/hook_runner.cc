@@ -156,4 +156,22 @@ Status RunConfiguredHook(const HookSpec& hook, std::string_view phase, const Env
   return RunCommand(hook, phase, env, deadline, cancel);
 }
 
+namespace {
+
+class CommandAndUrlRunner final : public HookRunner {
+ public:
+  Status Run(const HookSpec& hook, std::string_view phase, const EnvMap& env,
+             std::chrono::steady_clock::time_point deadline,
+             const std::atomic<bool>& cancel) override {
+    return RunConfiguredHook(hook, phase, env, deadline, cancel);
+  }
+};
+
+}  // namespace
+
+HookRunner& ConfiguredHookRunner() {
+  static CommandAndUrlRunner runner;
+  return runner;
+}
+
 }  // namespace anysnap

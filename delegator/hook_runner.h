@@ -9,6 +9,10 @@
 // A URL hook is POSTed {"phase": "..."} on a fresh loopback connection; any 2xx
 // answer is success.
 //
+// HookRunner is the seam the lifecycle runs configured hooks through (as
+// Ninja's CommandRunner is its builder's); ConfiguredHookRunner() runs them
+// for real, tests run fakes that record and script them.
+//
 // Thread-compatible: independent calls may run concurrently.
 #ifndef ANYSNAP_DELEGATOR_HOOK_RUNNER_H_
 #define ANYSNAP_DELEGATOR_HOOK_RUNNER_H_
@@ -20,6 +24,7 @@
 #include "anysnap/config.h"
 #include "anysnap/environment.h"
 #include "anysnap/status.h"
+#include "anysnap/time_source.h"
 
 namespace anysnap {
 
@@ -35,6 +40,17 @@ inline constexpr std::string_view kAfterRestorePhase = "after-restore";
 Status RunConfiguredHook(const HookSpec& hook, std::string_view phase, const EnvMap& env,
                          std::chrono::steady_clock::time_point deadline,
                          const std::atomic<bool>& cancel);
+
+class HookRunner {
+ public:
+  virtual ~HookRunner() = default;
+  // Runs `hook` for `phase` with RunConfiguredHook()'s contract.
+  virtual Status Run(const HookSpec& hook, std::string_view phase, const EnvMap& env,
+                     TimeSource::SteadyTime deadline, const std::atomic<bool>& cancel) = 0;
+};
+
+// Runs hooks with RunConfiguredHook().
+HookRunner& ConfiguredHookRunner();
 
 }  // namespace anysnap
 

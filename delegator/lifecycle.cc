@@ -1,30 +1,21 @@
 #include "lifecycle.h"
 
-#include <rapidjson/document.h>
-
 #include <algorithm>
 #include <cstdio>
 
 #include "anysnap/ascii.h"
 #include "anysnap/base64.h"
 #include "anysnap/log.h"
-#include "hook_runner.h"
 #include "preload.h"
 
 namespace anysnap {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using WallClock = std::chrono::system_clock;
 using std::chrono::milliseconds;
 
 // How much of a priming error's body is read for its message.
 constexpr size_t kMaxErrorBody = 64 * 1024;
-
-int64_t WallMillis() {
-  return std::chrono::duration_cast<milliseconds>(WallClock::now().time_since_epoch()).count();
-}
 
 std::string Plural(size_t n, std::string_view word) {
   return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
@@ -34,13 +25,9 @@ std::string Plural(size_t n, std::string_view word) {
 std::string DescribeFunctionError(std::string_view type_header, std::string_view document) {
   std::string type(type_header);
   std::string message;
-  rapidjson::Document doc;
-  doc.Parse(document.data(), document.size());
-  if (!doc.HasParseError() && doc.IsObject()) {
-    auto t = doc.FindMember("errorType");
-    if (type.empty() && t != doc.MemberEnd() && t->value.IsString()) type = t->value.GetString();
-    auto m = doc.FindMember("errorMessage");
-    if (m != doc.MemberEnd() && m->value.IsString()) message = m->value.GetString();
+  if (auto fields = ParseRuntimeErrorDocument(document); fields.ok()) {
+    if (type.empty()) type = std::move(fields->type);
+    message = std::move(fields->message);
   } else {
     message = std::string(document.substr(0, 200));
   }
@@ -77,9 +64,12 @@ struct Lifecycle::Pending {
   Status outcome;  // Failed when the function answered with an error
 };
 
-Lifecycle::Lifecycle(LifecycleOptions options, UpstreamClient* upstream)
+Lifecycle::Lifecycle(LifecycleOptions options, UpstreamClient* upstream, TimeSource* clock,
+                     HookRunner* hooks)
     : options_(std::move(options)),
       upstream_(upstream),
+      clock_(clock),
+      hooks_(hooks),
       channel_([&]() -> std::vector<std::string> {
         switch (options_.init_type) {
           case InitType::kSnapStart:
@@ -166,7 +156,7 @@ void Lifecycle::EnterRunning() {
 bool Lifecycle::InterceptNext(ResponseWriter& out) {
   std::unique_lock<std::mutex> lock(mu_);
   if (phase_ == Phase::kInit) {
-    const std::string since = FormatMillis(Clock::now() - options_.start);
+    const std::string since = FormatMillis(clock_->Now() - options_.start);
     channel_.CloseRegistration();
     if (!HasWork()) {
       EnterRunning();
@@ -227,46 +217,45 @@ bool Lifecycle::InterceptRestoreNext(ResponseWriter& out) {
       channel_.Finish();
       (void)AtSnapshotPoint("restore/next");  // cannot fail here: HasWork() says so
       Log().Info("the runtime called restore/next itself " +
-                 FormatMillis(Clock::now() - options_.start) +
+                 FormatMillis(clock_->Now() - options_.start) +
                  " ms after start: forwarded, the snapshot is taken there");
       return false;
     }
     phase_ = Phase::kHolding;
   }
   Log().Info("the runtime called restore/next itself " +
-             FormatMillis(Clock::now() - options_.start) +
+             FormatMillis(clock_->Now() - options_.start) +
              " ms after start: anysnap's hooks run around it");
   if (!options_.prime_events.empty()) {
     Log().Warn(
         "ANYSNAP_PRIME_EVENTS skipped: this runtime calls restore/next itself and takes no event "
         "before the snapshot");
   }
-  Status before = BeforeSnapshot(/*with_preload=*/true, /*with_hooks=*/true);
-  if (before.ok()) before = AtSnapshotPoint("restore/next");
-  if (!before.ok()) {
-    Fail(/*after_restore=*/false, before);
-    out.RespondError(503, "Anysnap.InitStopped", "anysnap stopped this init");
-    out.CloseAfterResponse();
-    return true;
-  }
-  auto answer = RestoreNext();
-  if (!answer.ok()) {
-    Fail(false, answer.status().WithPrefix("restore/next failed: "));
-    out.RespondError(502, "Anysnap.UpstreamError", answer.status().message());
-    out.CloseAfterResponse();
-    return true;
-  }
-  if (answer->status == 200) {
-    Status after = AfterRestore();
-    if (!after.ok()) {
-      Fail(/*after_restore=*/true, after);
+  StepsOutcome done = RunSteps({.prime = false,
+                                .before_snapshot_hooks = true,
+                                .preload = true,
+                                .snapshot_point = "restore/next",
+                                .restore = true,
+                                .relay_restore_answer = true});
+  switch (done.failure) {
+    case StepFailure::kNone:
+      break;
+    case StepFailure::kBeforeSnapshot:
+      out.RespondError(503, "Anysnap.InitStopped", "anysnap stopped this init");
+      out.CloseAfterResponse();
+      return true;
+    case StepFailure::kRestoreNext:
+      out.RespondError(502, "Anysnap.UpstreamError", done.message);
+      out.CloseAfterResponse();
+      return true;
+    case StepFailure::kAfterRestore:
       out.RespondError(503, "Anysnap.InitStopped", "anysnap stopped this restore");
       out.CloseAfterResponse();
       return true;
-    }
   }
   Release();
-  out.Respond(answer->status, EndToEndHeaders(answer->headers), answer->body);
+  const UpstreamResponse& answer = *done.restore_answer;
+  out.Respond(answer.status, EndToEndHeaders(answer.headers), answer.body);
   return true;
 }
 
@@ -329,36 +318,56 @@ void Lifecycle::SetStage(std::string stage) {
 
 void Lifecycle::Drive() {
   const bool provisioned = options_.init_type == InitType::kProvisioned;
-  const bool prime = !options_.prime_events.empty() && (!provisioned || options_.provisioned_prime);
-  if (prime) {
-    Status s = Prime();
-    if (!s.ok()) return Fail(false, s);
-  }
-  if (!provisioned || options_.provisioned_before_snapshot || options_.provisioned_preload) {
-    Status s = BeforeSnapshot(!provisioned || options_.provisioned_preload,
-                              !provisioned || options_.provisioned_before_snapshot);
-    if (!s.ok()) return Fail(false, s);
-  }
-  if (Status s = AtSnapshotPoint(provisioned ? "the first invocation/next" : "restore/next");
-      !s.ok()) {
-    return Fail(false, s);
-  }
+  Steps steps;
   if (provisioned) {
-    Release();
-    return;
+    steps = {.prime = options_.provisioned_prime && !options_.prime_events.empty(),
+             .before_snapshot_hooks = options_.provisioned_before_snapshot,
+             .preload = options_.provisioned_preload,
+             .snapshot_point = "the first invocation/next",
+             .restore = false};
+  } else {
+    steps = {.prime = !options_.prime_events.empty(),
+             .before_snapshot_hooks = true,
+             .preload = true,
+             .snapshot_point = "restore/next",
+             .restore = true};
   }
+  if (RunSteps(steps).failure == StepFailure::kNone) Release();
+}
+
+Lifecycle::StepsOutcome Lifecycle::RunSteps(const Steps& steps) {
+  StepsOutcome outcome;
+  auto fail = [&](StepFailure where, const Status& why) {
+    Fail(/*after_restore=*/where == StepFailure::kAfterRestore, why);
+    outcome.failure = where;
+    outcome.message = why.message();
+    return outcome;
+  };
+  if (steps.prime) {
+    if (Status s = Prime(); !s.ok()) return fail(StepFailure::kBeforeSnapshot, s);
+  }
+  if (Status s = BeforeSnapshot(steps.preload, steps.before_snapshot_hooks); !s.ok()) {
+    return fail(StepFailure::kBeforeSnapshot, s);
+  }
+  if (Status s = AtSnapshotPoint(steps.snapshot_point); !s.ok()) {
+    return fail(StepFailure::kBeforeSnapshot, s);
+  }
+  if (!steps.restore) return outcome;
   auto answer = RestoreNext();
   if (!answer.ok()) {
-    return Fail(false, answer.status().WithPrefix("restore/next failed: "));
+    return fail(StepFailure::kRestoreNext, answer.status().WithPrefix("restore/next failed: "));
   }
-  if (answer->status != 200) {
+  if (answer->status != 200 && !steps.relay_restore_answer) {
     std::string body = answer->body.substr(0, 200);
-    return Fail(false, Status::Failed("restore/next answered " + std::to_string(answer->status) +
-                                      (body.empty() ? "" : ": " + body)));
+    return fail(StepFailure::kRestoreNext,
+                Status::Failed("restore/next answered " + std::to_string(answer->status) +
+                               (body.empty() ? "" : ": " + body)));
   }
-  Status after = AfterRestore();
-  if (!after.ok()) return Fail(true, after);
-  Release();
+  if (answer->status == 200) {
+    if (Status s = AfterRestore(); !s.ok()) return fail(StepFailure::kAfterRestore, s);
+  }
+  outcome.restore_answer = std::move(*answer);
+  return outcome;
 }
 
 void Lifecycle::Release() {
@@ -368,7 +377,7 @@ void Lifecycle::Release() {
   std::lock_guard<std::mutex> lock(mu_);
   if (state_.restoring) {
     Log().Info("restore to the runtime's first invocation/next forwarded: " +
-               FormatMillis(Clock::now() - restored_at_) + " ms");
+               FormatMillis(clock_->Now() - restored_at_) + " ms");
   } else {
     Log().Info("init steps done: the runtime's invocation/next is forwarded");
   }
@@ -380,22 +389,24 @@ Status Lifecycle::Prime() {
   const int rounds = options_.prime_rounds;
   std::string curve;
   for (int round = 1; round <= rounds; ++round) {
-    const Clock::time_point round_start = Clock::now();
+    const TimeSource::SteadyTime round_start = clock_->Now();
     for (size_t i = 0; i < count; ++i) {
       const std::string where = "priming round " + std::to_string(round) + " of " +
                                 std::to_string(rounds) + ", event " + std::to_string(i + 1) +
                                 " of " + std::to_string(count);
-      const Clock::time_point deadline = Clock::now() + options_.before_timeout;
+      const TimeSource::SteadyTime deadline = clock_->Now() + options_.before_timeout;
       std::unique_lock<std::mutex> lock(mu_);
       pending_ = std::make_unique<Pending>();
       pending_->id = "anysnap-prime-r" + std::to_string(round) + "-e" + std::to_string(i + 1);
       pending_->event = &options_.prime_events[i];
-      pending_->deadline_ms = WallMillis() + options_.before_timeout.count();
+      pending_->deadline_ms =
+          std::chrono::duration_cast<milliseconds>(clock_->WallNow().time_since_epoch()).count() +
+          options_.before_timeout.count();
       pending_->stage = "while " + where;
       priming_ids_.insert(pending_->id);
       changed_.notify_all();
-      bool answered =
-          changed_.wait_until(lock, deadline, [&] { return cancel_.load() || pending_->answered; });
+      bool answered = clock_->WaitUntil(changed_, lock, deadline,
+                                        [&] { return cancel_.load() || pending_->answered; });
       if (cancel_.load()) return Status::Aborted("stopped");
       if (!answered) {
         return Status::TimedOut(where + " (request id " + pending_->id + "): no answer within " +
@@ -405,7 +416,7 @@ Status Lifecycle::Prime() {
         return Status::Failed(where + ": the function failed: " + pending_->outcome.message());
       }
     }
-    std::string took = FormatMillis(Clock::now() - round_start);
+    std::string took = FormatMillis(clock_->Now() - round_start);
     curve += (curve.empty() ? "" : ", ") + took;
     Log().Info("priming round " + std::to_string(round) + " of " + std::to_string(rounds) + ": " +
                Plural(count, "event") + " in " + took + " ms");
@@ -421,7 +432,7 @@ Status Lifecycle::Prime() {
 Status Lifecycle::RunHooks(std::string_view phase, const std::vector<HookSpec>& configured,
                            milliseconds timeout) {
   const bool before = phase == kBeforeSnapshotPhase;
-  const Clock::time_point deadline = Clock::now() + timeout;
+  const TimeSource::SteadyTime deadline = clock_->Now() + timeout;
   EnvMap env;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -436,13 +447,13 @@ Status Lifecycle::RunHooks(std::string_view phase, const std::vector<HookSpec>& 
     for (const HookSpec& hook : configured) order.push_back(&hook);
     if (before) std::reverse(order.begin(), order.end());
     for (const HookSpec* hook : order) {
-      const Clock::time_point start = Clock::now();
-      Status s = RunConfiguredHook(*hook, phase, env, deadline, cancel_);
+      const TimeSource::SteadyTime start = clock_->Now();
+      Status s = hooks_->Run(*hook, phase, env, deadline, cancel_);
       s = with_budget(s);
       const std::string name = QuoteForMessage(hook->text, 120);
       if (!s.ok()) return s.WithPrefix("hook " + name + " ");
       Log().Info(std::string(phase) + ": hook " + name + " succeeded in " +
-                 FormatMillis(Clock::now() - start) + " ms");
+                 FormatMillis(clock_->Now() - start) + " ms");
     }
     return Status::Ok();
   };
@@ -459,14 +470,14 @@ Status Lifecycle::RunHooks(std::string_view phase, const std::vector<HookSpec>& 
 Status Lifecycle::BeforeSnapshot(bool with_preload, bool with_hooks) {
   if (with_hooks && (!options_.before_snapshot.empty() || channel_.client_count() > 0)) {
     SetStage("while before-snapshot hooks ran");
-    const Clock::time_point start = Clock::now();
+    const TimeSource::SteadyTime start = clock_->Now();
     Status s = RunHooks(kBeforeSnapshotPhase, options_.before_snapshot, options_.before_timeout);
     if (!s.ok()) return s.WithPrefix("before-snapshot ");
-    Log().Info("before-snapshot hooks done in " + FormatMillis(Clock::now() - start) + " ms");
+    Log().Info("before-snapshot hooks done in " + FormatMillis(clock_->Now() - start) + " ms");
   }
   if (with_preload && !options_.preload.empty()) {
     SetStage("while preloading");
-    const Clock::time_point start = Clock::now();
+    const TimeSource::SteadyTime start = clock_->Now();
     PreloadStats stats = Preload(options_.preload, cancel_);
     if (cancel_.load()) return Status::Aborted("stopped");
     size_t shown = 0;
@@ -475,7 +486,7 @@ Status Lifecycle::BeforeSnapshot(bool with_preload, bool with_hooks) {
       Log().Warn("ANYSNAP_PRELOAD: cannot read " + problem);
     }
     Log().Info("preload: " + Plural(stats.files, "file") + ", " + std::to_string(stats.bytes) +
-               " bytes in " + FormatMillis(Clock::now() - start) + " ms" +
+               " bytes in " + FormatMillis(clock_->Now() - start) + " ms" +
                (stats.problems.empty()
                     ? ""
                     : "; " + Plural(stats.problems.size(), "path") + " could not be read"));
@@ -490,11 +501,11 @@ Result<UpstreamResponse> Lifecycle::RestoreNext() {
     state_.stage = "while waiting for restore/next";
   }
   Log().Info("calling restore/next: the snapshot is taken while it waits");
-  const WallClock::time_point called = WallClock::now();
+  const TimeSource::WallTime called = clock_->WallNow();
   auto answer = upstream_->Call("GET", kRestoreNextPath, {}, "", kLongPoll);
   // The first reading after restore: every later duration starts here.
-  const Clock::time_point restored = Clock::now();
-  const auto waited = std::chrono::duration_cast<milliseconds>(WallClock::now() - called);
+  const TimeSource::SteadyTime restored = clock_->Now();
+  const auto waited = std::chrono::duration_cast<milliseconds>(clock_->WallNow() - called);
   if (!answer.ok()) return answer.status();
   Log().Info("restore/next answered " + std::to_string(answer->status) + " after " +
              std::to_string(waited.count()) + " ms of wall-clock time (init end to restore)");
@@ -518,10 +529,10 @@ Status Lifecycle::AtSnapshotPoint(std::string_view point) {
 Status Lifecycle::AfterRestore() {
   if (options_.after_restore.empty() && channel_.client_count() == 0) return Status::Ok();
   SetStage("while after-restore hooks ran");
-  const Clock::time_point start = Clock::now();
+  const TimeSource::SteadyTime start = clock_->Now();
   Status s = RunHooks(kAfterRestorePhase, options_.after_restore, options_.after_timeout);
   if (!s.ok()) return s.WithPrefix("after-restore ");
-  Log().Info("after-restore hooks done in " + FormatMillis(Clock::now() - start) + " ms");
+  Log().Info("after-restore hooks done in " + FormatMillis(clock_->Now() - start) + " ms");
   return Status::Ok();
 }
 

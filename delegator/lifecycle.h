@@ -24,6 +24,9 @@
 // clock; every deadline and duration after restore starts from a reading
 // taken after restore. Nothing random made before the snapshot is used after.
 //
+// Seams: the clock and the runner of configured hooks are injected (tests run
+// fakes of both, and a scripted Runtime API as the upstream).
+//
 // Thread-safe: Intercept() is called from the delegator's connection threads.
 #ifndef ANYSNAP_DELEGATOR_LIFECYCLE_H_
 #define ANYSNAP_DELEGATOR_LIFECYCLE_H_
@@ -43,8 +46,10 @@
 #include "anysnap/environment.h"
 #include "anysnap/http_server.h"
 #include "anysnap/runtime_api.h"
+#include "anysnap/time_source.h"
 #include "anysnap/upstream_client.h"
 #include "hook_channel.h"
+#include "hook_runner.h"
 #include "priming.h"
 
 namespace anysnap {
@@ -76,8 +81,9 @@ struct LifecycleOptions {
   EnvMap hook_env;
   // Lambda-Runtime-Invoked-Function-Arn of priming events.
   std::string function_arn;
-  // When the wrapper started: the first line says how long init took.
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  // When the wrapper started (on the lifecycle's clock): the first line says
+  // how long init took.
+  TimeSource::SteadyTime start = std::chrono::steady_clock::now();
   // Called once where init ends, just before the snapshot is taken (after
   // priming, hooks and preload), with where that is ("restore/next", "the
   // first invocation/next"). A non-OK status fails the init as a
@@ -99,7 +105,9 @@ struct LifecycleState {
 
 class Lifecycle {
  public:
-  Lifecycle(LifecycleOptions options, UpstreamClient* upstream);
+  // `upstream`, `clock` and `hooks` must outlive the lifecycle.
+  Lifecycle(LifecycleOptions options, UpstreamClient* upstream,
+            TimeSource* clock = &SystemTimeSource(), HookRunner* hooks = &ConfiguredHookRunner());
   ~Lifecycle();  // Stop() + Join()
   Lifecycle(const Lifecycle&) = delete;
   Lifecycle& operator=(const Lifecycle&) = delete;
@@ -133,6 +141,26 @@ class Lifecycle {
     kFailed,   // a lifecycle step failed; the runtime is being stopped
   };
   struct Pending;  // the priming event on offer
+  // The steps between the runtime's end of init and its first invocation, in
+  // the order they run; which of them run depends on the init type and on
+  // whether the runtime calls restore/next itself.
+  struct Steps {
+    bool prime = false;
+    bool before_snapshot_hooks = false;
+    bool preload = false;
+    std::string_view snapshot_point;  // what at_snapshot_point is told
+    bool restore = false;             // restore/next upstream, then after-restore hooks
+    // restore/next's answer goes to the runtime, whatever its status; without
+    // this, an answer other than 200 fails the init.
+    bool relay_restore_answer = false;
+  };
+  // Where the steps stopped.
+  enum class StepFailure { kNone, kBeforeSnapshot, kRestoreNext, kAfterRestore };
+  struct StepsOutcome {
+    StepFailure failure = StepFailure::kNone;  // already reported upstream (Fail())
+    std::string message;                       // why, when failed
+    std::optional<UpstreamResponse> restore_answer;
+  };
 
   bool HasWork() const;  // requires mu_
   void EnterRunning();   // requires mu_
@@ -141,6 +169,7 @@ class Lifecycle {
   bool InterceptPrimingAnswer(const RuntimeTarget& target, HttpRequest& request, RequestBody& body,
                               ResponseWriter& out);
   void Drive();
+  StepsOutcome RunSteps(const Steps& steps);
   void Release();
   Status Prime();
   Status RunHooks(std::string_view phase, const std::vector<HookSpec>& configured,
@@ -154,19 +183,21 @@ class Lifecycle {
 
   const LifecycleOptions options_;
   UpstreamClient* const upstream_;
+  TimeSource* const clock_;
+  HookRunner* const hooks_;
   HookChannel channel_;
   std::atomic<bool> cancel_{false};
   std::atomic<bool> passthrough_{false};  // init is over: Intercept() takes nothing
 
   mutable std::mutex mu_;
   std::condition_variable changed_;
-  Phase phase_ = Phase::kInit;                         // guarded by mu_
-  bool failing_ = false;                               // guarded by mu_
-  LifecycleState state_;                               // guarded by mu_
-  std::unique_ptr<Pending> pending_;                   // guarded by mu_
-  std::set<std::string> priming_ids_;                  // guarded by mu_
-  EnvMap hook_env_;                                    // guarded by mu_
-  std::chrono::steady_clock::time_point restored_at_;  // guarded by mu_
+  Phase phase_ = Phase::kInit;          // guarded by mu_
+  bool failing_ = false;                // guarded by mu_
+  LifecycleState state_;                // guarded by mu_
+  std::unique_ptr<Pending> pending_;    // guarded by mu_
+  std::set<std::string> priming_ids_;   // guarded by mu_
+  EnvMap hook_env_;                     // guarded by mu_
+  TimeSource::SteadyTime restored_at_;  // guarded by mu_
   std::thread driver_;
 };
 
