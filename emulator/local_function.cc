@@ -264,8 +264,9 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
   if (!a.env) {
     result.error_type = a.failure.error_type;
     result.body = a.failure.body;
-    Log("RequestId: " + id + " Error: " + ErrorMessageOf(result.body) + "\n" + result.error_type +
-        "\n");
+    std::string message = ErrorMessageOf(result.body);
+    if (message.rfind("RequestId: ", 0) != 0) message = "RequestId: " + id + " Error: " + message;
+    Log(message + "\n" + result.error_type + "\n");
   } else {
     result.ok = answer.kind == InvocationResult::Kind::kResponse;
     result.body = std::move(answer.body);

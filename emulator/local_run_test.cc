@@ -246,6 +246,13 @@ TEST_F(LocalRunTest, AMissingBootstrapIsAnInvalidEntrypoint) {
       << result.invokes[0].body;
   EXPECT_EQ(result.environments, 0);
   EXPECT_NE(log_.find("REPORT RequestId: " + result.invokes[0].request_id), std::string::npos);
+  // One line says why, naming the invoke once.
+  EXPECT_NE(log_.find("RequestId: " + result.invokes[0].request_id + " Error: exec " +
+                      dir_ / "task/bootstrap" + ": No such file or directory\n" +
+                      "Runtime.InvalidEntrypoint\n"),
+            std::string::npos)
+      << log_;
+  EXPECT_EQ(CountOccurrences(log_, " Error: "), 1u) << log_;
 }
 
 TEST_F(LocalRunTest, AnInvokeThatRunsTooLongTimesOutAndTheEnvironmentIsReplaced) {

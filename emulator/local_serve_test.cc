@@ -294,6 +294,18 @@ TEST(LocalServeTest, AnInvokeQueuedForARestoredRuntimeThatThenEndsIsRestoredAgai
       {"--init-type", "snap-start", "--snapshot", "freeze"}, "\tRestore Duration: ");
 }
 
+TEST(LocalServeTest, ARuntimeThatCannotBeStartedIsAnInvalidEntrypoint) {
+  ScratchDir fn;  // no bootstrap
+  Served served(fn.path(), {});
+  CurlReply r = served.Invoke("{}");
+  EXPECT_TRUE(HasHeader(r, "X-Amz-Function-Error: Unhandled")) << r.head;
+  EXPECT_NE(r.body.find(R"("errorType":"Runtime.InvalidEntrypoint")"), std::string::npos) << r.body;
+  // Named as the sandbox has it, as Lambda names /var/task/bootstrap.
+  EXPECT_NE(r.body.find("Error: exec /var/task/bootstrap: No such file or directory"),
+            std::string::npos)
+      << r.body;
+}
+
 TEST(LocalServeTest, AnInitErrorIsTheFirstInvokesAnswer) {
   ScratchDir fn;
   WriteBashRuntime(fn.path());
