@@ -578,8 +578,8 @@ TEST(LocalServeTest, ServeRemovesTheEmptyCgroupsOfAnysnapLocalsThatAreGone) {
   sleeping->Kill();
   {
     Served served(fn.path(), {});
+    // (Any anysnap-local that starts meanwhile may be the one that removed it.)
     EXPECT_FALSE(std::filesystem::exists(stale)) << served.log();
-    EXPECT_NE(served.log().find("removed the cgroups of "), std::string::npos) << served.log();
   }
   ::rmdir((stale + "/env-3").c_str());
   ::rmdir((stale + "/env-2").c_str());
