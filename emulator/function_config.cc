@@ -26,7 +26,43 @@ Result<std::string> PlainScalar(const YAML::Node& node, const std::string& where
   return node.Scalar();
 }
 
-Status Merge(const YAML::Node& function, const std::string& where, TemplateFunction* into) {
+// The logical id that a Layers entry refers to (!Ref X, or {Ref: X}), or empty.
+std::string RefTarget(const YAML::Node& entry) {
+  if (entry.IsScalar() && entry.Tag() == "!Ref") return entry.Scalar();
+  if (entry.IsMap() && entry["Ref"] && entry["Ref"].IsScalar()) return entry["Ref"].Scalar();
+  return "";
+}
+
+TemplateLayer ReadLayer(const YAML::Node& resources, const YAML::Node& entry) {
+  TemplateLayer layer;
+  std::string ref = RefTarget(entry);
+  if (ref.empty()) {
+    layer.name = entry.IsScalar() ? entry.Scalar() : "a Layers entry";
+    layer.problem = layer.name + " is a published layer: give its zip or folder with --layer";
+    return layer;
+  }
+  layer.name = ref;
+  YAML::Node resource = resources[ref];
+  std::string type = resource && resource["Type"] ? resource["Type"].as<std::string>("") : "";
+  YAML::Node uri =
+      resource && resource["Properties"] ? resource["Properties"]["ContentUri"] : YAML::Node();
+  if (type != "AWS::Serverless::LayerVersion" || !uri || !uri.IsScalar() ||
+      uri.Scalar().starts_with("s3://")) {
+    layer.problem = "Layers: " + ref + " is not an AWS::Serverless::LayerVersion with a local " +
+                    "ContentUri: give the layer with --layer";
+  } else if (resource["Metadata"] && resource["Metadata"]["BuildMethod"]) {
+    layer.problem = "Layers: " + ref + " is built by `sam build` (BuildMethod " +
+                    resource["Metadata"]["BuildMethod"].as<std::string>("") +
+                    "): run it and pass --template .aws-sam/build/template.yaml, or give the "
+                    "layer with --layer";
+  } else {
+    layer.path = uri.Scalar();
+  }
+  return layer;
+}
+
+Status Merge(const YAML::Node& resources, const YAML::Node& function, const std::string& where,
+             TemplateFunction* into) {
   if (!function || !function.IsMap()) return Status::Ok();
   try {
     YAML::Node environment = function["Environment"];
@@ -57,6 +93,10 @@ Status Merge(const YAML::Node& function, const std::string& where, TemplateFunct
       auto text = PlainScalar(handler, where + ".Handler");
       if (!text.ok()) return text.status();
       into->handler = *text;
+    }
+    if (YAML::Node layers = function["Layers"]; layers && layers.IsSequence()) {
+      into->layers.clear();  // the function's own list replaces the Globals' one
+      for (const YAML::Node& entry : layers) into->layers.push_back(ReadLayer(resources, entry));
     }
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(where + ": " + e.msg);
@@ -96,9 +136,11 @@ Result<TemplateFunction> ParseTemplateFunction(const std::string& yaml, const st
   }
   TemplateFunction f;
   if (root["Globals"]) {
-    ANYSNAP_RETURN_IF_ERROR(Merge(root["Globals"]["Function"], "Globals.Function", &f));
+    ANYSNAP_RETURN_IF_ERROR(
+        Merge(root["Resources"], root["Globals"]["Function"], "Globals.Function", &f));
   }
-  ANYSNAP_RETURN_IF_ERROR(Merge(resource["Properties"], "Resources." + name + ".Properties", &f));
+  ANYSNAP_RETURN_IF_ERROR(
+      Merge(root["Resources"], resource["Properties"], "Resources." + name + ".Properties", &f));
   return f;
 }
 

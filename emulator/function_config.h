@@ -9,23 +9,36 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "anysnap/environment.h"
 #include "anysnap/status.h"
 
 namespace anysnap {
 
+// One entry of a function's Layers: a layer of the same template, read from
+// its ContentUri (a path relative to the template), or why it cannot be read
+// locally (a published layer's ARN, a layer that `sam build` still has to
+// build, content in S3).
+struct TemplateLayer {
+  std::string name;     // the logical id, or the entry's text
+  std::string path;     // ContentUri; empty when `problem` is set
+  std::string problem;  // empty when the layer can be read
+};
+
 struct TemplateFunction {
   EnvMap variables;  // Environment.Variables
   std::optional<double> timeout_s;
   std::optional<int> memory_mb;
   std::optional<std::string> handler;
+  std::vector<TemplateLayer> layers;  // Layers, in order
 };
 
 // Reads function `name` (a logical id under Resources, of type
 // AWS::Serverless::Function or AWS::Lambda::Function) from the text of a SAM
-// template. Globals.Function gives defaults; the function's own values win.
-// InvalidArgument naming the key for what cannot be used: YAML errors, a
+// template, with its Layers (a problem with one of them is kept in its
+// TemplateLayer, for the caller to report when it uses them). Globals.Function gives defaults; the
+// function's own values win. InvalidArgument naming the key for what cannot be used: YAML errors, a
 // missing function, a value set with an intrinsic function (!Ref, !Sub, ...),
 // which only CloudFormation can resolve.
 Result<TemplateFunction> ParseTemplateFunction(const std::string& yaml, const std::string& name);

@@ -57,10 +57,6 @@ Result<double> ParseTimeoutSeconds(const std::string& value, const std::string& 
 }
 
 FunctionSetup::~FunctionSetup() {
-  if (!unpacked_layer_.empty()) {
-    std::error_code ec;
-    fs::remove_all(unpacked_layer_, ec);
-  }
   // With whatever is still below it.
   if (!cgroup_parent_.empty()) (void)Cgroup::RemoveTree(cgroup_parent_);
 }
@@ -139,27 +135,25 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
   }
   spec.function_arn = "arn:aws:lambda:" + fn.region + ":123456789012:function:" + fn.function_name;
 
-  // The layer: a folder as is, a zip unpacked to a temporary folder.
-  std::string layer = f.layer;
-  fs::path program_path(program_dir);
-  if (layer.empty() && program_path.filename() == "bin" &&
-      program_path.parent_path().filename() == "anysnap") {
-    layer = program_path.parent_path().parent_path().string();  // running from a layer
-  }
-  if (!layer.empty()) {
-    std::error_code ec;
-    if (fs::is_regular_file(layer, ec)) {
-      std::string tmp = (fs::temp_directory_path(ec) / "anysnap-layer-XXXXXX").string();
-      if (::mkdtemp(tmp.data()) == nullptr) return PosixError("mkdtemp " + tmp, errno);
-      unpacked_layer_ = tmp;
-      ANYSNAP_RETURN_IF_ERROR(layer::UnpackLayerZip(layer, tmp).WithPrefix("--layer "));
-      fn.layer_dir = tmp;
-    } else {
-      auto dir = ExistingDirectory(layer, "--layer");
-      if (!dir.ok()) return dir.status();
-      fn.layer_dir = *dir;
+  // The layers: given, else the template's, else the layer this program sits in.
+  std::vector<std::string> layers = f.layers;
+  if (layers.empty() && !from_template.layers.empty()) {
+    fs::path base = fs::path(f.template_file).parent_path();
+    for (const TemplateLayer& layer : from_template.layers) {
+      if (!layer.problem.empty()) {
+        return Status::InvalidArgument("--template " + f.template_file + ": " + layer.problem);
+      }
+      layers.push_back((base / layer.path).string());
     }
+    notes_.push_back("layers from the template: " + std::to_string(layers.size()));
   }
+  fs::path program_path(program_dir);
+  if (layers.empty() && program_path.filename() == "bin" &&
+      program_path.parent_path().filename() == "anysnap") {
+    layers.push_back(program_path.parent_path().parent_path().string());  // running from a layer
+  }
+  ANYSNAP_RETURN_IF_ERROR(layers_.Build(layers, layer::kMaxUnzippedLayerBytes));
+  fn.layer_dir = layers_.dir();
   if (!f.no_wrapper) {
     spec.exec_wrapper = fn.layer_dir.empty() ? program_dir + "/anysnap-wrapper"
                                              : fn.layer_dir + "/anysnap/bin/anysnap-wrapper";

@@ -17,13 +17,16 @@
 
 #include "anysnap/environment.h"
 #include "anysnap/status.h"
+#include "layer_stack.h"
 #include "local_function.h"
 
 namespace anysnap {
 
 struct FunctionFlags {
   std::string task_root;
-  std::string layer;  // a zip or a folder; empty: none (or the layer this program sits in)
+  // Zips or folders merged into /opt in order (layer_stack.h); none: the
+  // template's Layers, else the layer this program sits in, else none.
+  std::vector<std::string> layers;
   std::string init_type = "on-demand";
   std::string snapshot;  // "criu", "freeze", or empty: criu when it works, else freeze
   std::string criu = "criu";
@@ -61,8 +64,8 @@ class FunctionSetup {
  private:
   LocalFunctionOptions options_;
   std::vector<std::string> notes_;
-  std::string unpacked_layer_;  // a temporary folder to remove
-  std::string cgroup_parent_;   // to remove
+  LayerStack layers_;
+  std::string cgroup_parent_;  // to remove
 };
 
 // The text of `value` as seconds, "1" to "900" (Lambda's limits), or an error

@@ -74,11 +74,13 @@ void AddFunctionFlags(CLI::App* cmd, FunctionFlags& f, bool with_init_type) {
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--task-root", f.task_root, "The function's folder, mounted at /var/task")
       ->required();
-  cmd->add_option("--layer", f.layer,
-                  "The anysnap layer (or any layer), a zip or an unpacked folder, mounted at /opt; "
-                  "the exec wrapper is its anysnap/bin/anysnap-wrapper (default: none, and the "
-                  "anysnap-wrapper next to this program)")
-      ->type_name("ZIP_OR_DIR");
+  cmd->add_option("--layer", f.layers,
+                  "A layer, a zip or an unpacked folder; up to 5, merged into /opt in order, a "
+                  "later layer's file replacing an earlier one's, as Lambda does. The exec "
+                  "wrapper is /opt/anysnap/bin/anysnap-wrapper (default: the template's Layers, "
+                  "else none and the anysnap-wrapper next to this program)")
+      ->type_name("ZIP_OR_DIR")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   if (with_init_type) {
     cmd->add_option("--init-type", f.init_type,
                     "on-demand: init at the first invoke (or at start with --eager-init); "

@@ -670,6 +670,57 @@ TEST(FunctionConfigTest, TemplatesRefuseWhatOnlyCloudFormationResolves) {
   EXPECT_EQ(plain->timeout_s, 7.0);
 }
 
+TEST(FunctionConfigTest, TemplateLayersAreReadInOrderAndUnreadableOnesSaySo) {
+  const std::string yaml = R"(Globals:
+  Function:
+    Layers: [arn:aws:lambda:us-east-1:1:layer:x:1]
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Layers:
+        - !Ref Anysnap
+        - Ref: Node
+        - !Ref Built
+        - arn:aws:lambda:us-east-1:123456789012:layer:other:3
+  Anysnap:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: anysnap-layer.zip
+  Node:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: NodeLayer
+  Built:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: ./
+    Metadata:
+      BuildMethod: makefile
+  Other:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: x
+)";
+  auto f = ParseTemplateFunction(yaml, "Fn");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  ASSERT_EQ(f->layers.size(), 4u);
+  EXPECT_EQ(f->layers[0].path, "anysnap-layer.zip");
+  EXPECT_EQ(f->layers[1].path, "NodeLayer");
+  EXPECT_EQ(f->layers[0].problem + f->layers[1].problem, "");
+  EXPECT_NE(f->layers[2].problem.find("built by `sam build` (BuildMethod makefile)"),
+            std::string::npos)
+      << f->layers[2].problem;
+  EXPECT_NE(f->layers[3].problem.find("published layer: give its zip or folder with --layer"),
+            std::string::npos)
+      << f->layers[3].problem;
+  // Globals' Layers apply where the function has none of its own.
+  auto other = ParseTemplateFunction(yaml, "Other");
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(other->layers.size(), 1u);
+  EXPECT_FALSE(other->layers[0].problem.empty());
+}
+
 }  // namespace
 }  // namespace anysnap
 

@@ -10,6 +10,7 @@
 
 #include "anysnap/unique_fd.h"
 #include "layer/layer_path.h"
+#include "layer/layer_plan.h"
 #include "layer/mapped_file.h"
 #include "layer/temp_dir.h"
 #include "layer/zip_reader.h"
@@ -218,7 +219,9 @@ class Inspector {
       std::string by = ie.glibc->symbol.empty() ? "" : " (" + ie.glibc->symbol + ")";
       Add(Severity::kError, "glibc", e.name,
           "needs " + ie.glibc->version_name + by + "; the target has glibc " +
-              target.glibc.ToString());
+              target.glibc.ToString() +
+              ": build it on Amazon Linux 2023, java21's OS (docker build -f "
+              "templates/Dockerfile)");
     }
     for (const ElfVersionNeed& need : elf->version_needs()) {
       if (need.version == "GLIBC_PRIVATE") {
@@ -272,6 +275,36 @@ Result<InspectReport> InspectLayer(const std::string& path, const InspectOptions
   UniqueFd fd(::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) return PosixError("open " + scratch, errno);
   return Inspector(**zip, options, fd.get()).Run(path);
+}
+
+}  // namespace anysnap::layer
+
+namespace anysnap::layer {
+
+Result<InspectReport> InspectPackage(const std::string& path, const InspectOptions& options) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return PosixError(path, errno);
+  if (!S_ISDIR(st.st_mode)) return InspectLayer(path, options);
+  LayerPlan plan;
+  ANYSNAP_RETURN_IF_ERROR(plan.AddTree(path, ""));
+  auto scratch = TempDir::Create("anysnap-inspect-", options.temp_parent);
+  if (!scratch.ok()) return scratch.status();
+  std::string zip = scratch->path() + "/package.zip";
+  {
+    auto writer = ZipWriter::Create(zip, {0, DosTimestampFromEpoch(0)});
+    if (!writer.ok()) return writer.status();
+    ANYSNAP_RETURN_IF_ERROR(plan.WriteTo(**writer));
+    ANYSNAP_RETURN_IF_ERROR((*writer)->Close());
+  }
+  auto report = InspectLayer(zip, options);
+  if (report.ok()) {
+    report->archive = path;
+    report->zipped_bytes = 0;  // a folder has no zipped size yet: drop what the stored copy had
+    std::erase_if(report->findings, [](const Finding& f) {
+      return f.check == "size" && f.message.find("zipped") != std::string::npos;
+    });
+  }
+  return report;
 }
 
 }  // namespace anysnap::layer

@@ -35,6 +35,11 @@ struct InspectOptions {
 // at all; everything wrong inside it is a finding of the report.
 Result<InspectReport> InspectLayer(const std::string& path, const InspectOptions& options);
 
+// Inspects a layer or a function package given as a zip or as a folder (a
+// folder is read as the zip its files would make: same names, same modes), so a
+// function's node_modules is checked before it is packed.
+Result<InspectReport> InspectPackage(const std::string& path, const InspectOptions& options);
+
 }  // namespace anysnap::layer
 
 #endif  // ANYSNAP_LAYER_LAYER_INSPECTOR_H_

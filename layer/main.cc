@@ -2,6 +2,7 @@
 // (inspect). Exit status: 0 when all is well (warnings allowed), 1 when the checks
 // found errors, 2 for a usage or I/O error.
 #include <stdlib.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include "layer/layer_builder.h"
 #include "layer/layer_inspector.h"
 #include "layer/progress_bar.h"
+#include "layer/runtime_layer.h"
 
 namespace anysnap::layer {
 namespace {
@@ -66,11 +68,45 @@ Result<int64_t> ParseEpoch(const std::string& text, const std::string& what) {
   return value;
 }
 
+// The folder runtime packages are kept in between builds: --cache-dir, else
+// $ANYSNAP_CACHE_DIR, else $XDG_CACHE_HOME/anysnap, else ~/.cache/anysnap.
+std::string DefaultCacheDir(const EnvMap& env) {
+  auto get = [&env](const char* key) {
+    auto it = env.find(key);
+    return it == env.end() ? std::string() : it->second;
+  };
+  if (!get("ANYSNAP_CACHE_DIR").empty()) return get("ANYSNAP_CACHE_DIR");
+  if (!get("XDG_CACHE_HOME").empty()) return get("XDG_CACHE_HOME") + "/anysnap";
+  if (!get("HOME").empty()) return get("HOME") + "/.cache/anysnap";
+  return "/tmp/anysnap-cache";
+}
+
+Arch MachineArch() {
+  struct utsname u;
+  if (::uname(&u) == 0) {
+    if (auto arch = ParseArch(u.machine)) return *arch;
+  }
+  return Arch::kX86_64;
+}
+
+// Settings only a runtime layer has.
+struct RuntimeFlags {
+  std::string runtime;
+  std::string runtime_version;
+  std::string cache_dir;
+};
+
 int RunBuild(BuildOptions options, const TargetFlags& target_flags,
-             const std::vector<std::string>& adds, const std::string& epoch_flag) {
+             const std::vector<std::string>& adds, const std::string& epoch_flag,
+             const RuntimeFlags& runtime) {
   auto target = target_flags.Parse();
   if (!target.ok()) return Fail(target.status());
   options.target = *target;
+  if (!runtime.runtime.empty() && !adds.empty()) {
+    return Fail(Status::InvalidArgument(
+        "--add goes in anysnap's layer, not in a runtime layer (--runtime " + runtime.runtime +
+        ")"));
+  }
   for (const std::string& add : adds) {
     size_t eq = add.rfind('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == add.size()) {
@@ -99,7 +135,23 @@ int RunBuild(BuildOptions options, const TargetFlags& target_flags,
     bar.emplace(STDERR_FILENO, "writing " + options.output);
     options.progress = [&bar](double fraction) { bar->Update(fraction); };
   }
-  auto result = BuildLayer(options);
+  Result<BuildResult> result = Status::Internal("not built");
+  if (runtime.runtime.empty()) {
+    result = BuildLayer(options);
+  } else {
+    RuntimeLayerOptions r;
+    r.runtime = runtime.runtime;
+    r.runtime_version = runtime.runtime_version;
+    r.output = options.output;
+    r.target = options.target;
+    r.env = EnvFromEnviron(environ);
+    r.cache_dir = runtime.cache_dir.empty() ? DefaultCacheDir(r.env) : runtime.cache_dir;
+    r.level = options.level;
+    r.source_date_epoch = options.source_date_epoch;
+    r.progress = options.progress;
+    r.machine = MachineArch();
+    result = BuildRuntimeLayer(r);
+  }
   if (bar) bar->Clear();
   if (!result.ok()) return Fail(result.status());
 
@@ -119,7 +171,7 @@ int RunBuild(BuildOptions options, const TargetFlags& target_flags,
 int RunInspect(const std::string& zip, const TargetFlags& target_flags, bool json) {
   auto target = target_flags.Parse();
   if (!target.ok()) return Fail(target.status());
-  auto report = InspectLayer(zip, {*target, ""});
+  auto report = InspectPackage(zip, {*target, ""});
   if (!report.ok()) return Fail(report.status());
   Print(stdout, json ? FormatReportJson(*report) : FormatReportText(*report, true));
   return report->HasErrors() ? kExitFindings : 0;
@@ -166,13 +218,36 @@ int Main(int argc, char** argv) {
                    "else 1980-01-01)")
       ->type_name("N");
   build_target.AddTo(build_cmd);
+  RuntimeFlags runtime;
+  build_cmd
+      ->add_option("--runtime", runtime.runtime,
+                   "Build a runtime layer instead: the runtime's official Linux build from the npm "
+                   "registry at a pinned version, in bin/ (and AWS's aws-lambda-ric for Node.js, "
+                   "in nodejs/node_modules/). One of: " +
+                       KnownRuntimeNames())
+      ->type_name("NAME");
+  build_cmd
+      ->add_option("--runtime-version", runtime.runtime_version,
+                   "With --runtime: another version of the runtime's package than the pinned one "
+                   "(npm checks it against the registry's integrity)")
+      ->type_name("VERSION");
+  build_cmd
+      ->add_option("--cache-dir", runtime.cache_dir,
+                   "Where runtime packages are kept between builds (default: $ANYSNAP_CACHE_DIR, "
+                   "else $XDG_CACHE_HOME/anysnap, else ~/.cache/anysnap)")
+      ->type_name("DIR");
 
   std::string zip;
   bool json = false;
   TargetFlags inspect_target;
   CLI::App* inspect_cmd =
-      app.add_subcommand("inspect", "List a layer zip and check it against Lambda's needs");
-  inspect_cmd->add_option("zip", zip, "The layer zip")->required();
+      app.add_subcommand("inspect",
+                         "List a layer or a function package (a zip or a folder) and check it "
+                         "against Lambda's needs: every program and native module (.node, .so) "
+                         "for the target's architecture and glibc");
+  inspect_cmd->add_option("zip", zip, "The layer or function package: a zip or a folder")
+      ->required()
+      ->type_name("ZIP_OR_DIR");
   inspect_cmd->add_flag("--json", json, "Print a JSON report");
   inspect_target.AddTo(inspect_cmd);
 
@@ -182,7 +257,7 @@ int Main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
-  if (*build_cmd) return RunBuild(std::move(build), build_target, adds, epoch_flag);
+  if (*build_cmd) return RunBuild(std::move(build), build_target, adds, epoch_flag, runtime);
   return RunInspect(zip, inspect_target, json);
 }
 

@@ -130,6 +130,45 @@ TEST_F(MainTest, InspectExitsByWhatItFinds) {
   EXPECT_EQ(doc["target"]["arch"].GetString(), std::string("arm64"));
 }
 
+// A function's folder with a native module built against a newer glibc than
+// Lambda's: inspect names the module, the symbol version it needs and the fix.
+TEST_F(MainTest, InspectOfAFunctionFolderNamesANativeModuleThatNeedsANewerGlibc) {
+  const std::string fn = path("function");
+  const std::string release = fn + "/node_modules/native/build/Release";
+  std::filesystem::create_directories(release);
+  ASSERT_TRUE(WriteFile(fn + "/index.js", "exports.handler = async () => 1;\n").ok());
+  auto module = CompileC(release, "addon.node",
+                         "#include <stdlib.h>\nunsigned draw(void) { return arc4random(); }\n",
+                         {"-shared", "-fPIC"});
+  ASSERT_TRUE(module.ok()) << module.status().message();
+  auto good =
+      CompileC(release, "old.node", "int answer(void) { return 42; }\n", {"-shared", "-fPIC"});
+  ASSERT_TRUE(good.ok()) << good.status().message();
+
+  auto run = RunCommand({kBinary, "inspect", fn});
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->exit_code, 1) << run->out;
+  EXPECT_NE(run->out.find("node_modules/native/build/Release/addon.node: needs GLIBC_2.36 "
+                          "(arc4random); the target has glibc 2.34"),
+            std::string::npos)
+      << run->out;
+  EXPECT_NE(run->out.find("templates/Dockerfile"), std::string::npos) << run->out;
+  EXPECT_EQ(run->out.find("old.node: needs"), std::string::npos) << run->out;
+
+  // The same package zipped, as it is deployed.
+  auto zipped = RunCommand({"sh", "-c", "cd \"$0\" && zip -qry \"$1\" .", fn, path("fn.zip")});
+  ASSERT_TRUE(zipped.ok() && zipped->exit_code == 0);
+  auto from_zip = RunCommand({kBinary, "inspect", path("fn.zip")});
+  EXPECT_EQ(from_zip->exit_code, 1);
+  EXPECT_NE(from_zip->out.find("node_modules/native/build/Release/addon.node: needs GLIBC_2.36"),
+            std::string::npos)
+      << from_zip->out;
+
+  std::filesystem::remove(*module);
+  auto clean = RunCommand({kBinary, "inspect", fn});
+  EXPECT_EQ(clean->exit_code, 0) << clean->out;
+}
+
 TEST_F(MainTest, UsageAndIoErrorsExitWithTwo) {
   EXPECT_EQ(RunCommand({kBinary})->exit_code, 2);
   EXPECT_EQ(RunCommand({kBinary, "inspect"})->exit_code, 2);

@@ -8,7 +8,12 @@
 # exactly this.
 #
 # Usage: scripts/build-layer.sh [-o ZIP] [--build-dir DIR] [--glibc X.Y] [--arch ARCH]
+#                               [--runtime NAME]
 #   -o, --output ZIP  the layer zip to write (default: anysnap-layer.zip)
+#   --runtime NAME    build a runtime layer instead (nodejs22, nodejs24, bun,
+#                     deno): `anysnap-layer build --runtime`, its npm packages
+#                     cached in build/runtime-cache of the source tree
+#                     ($ANYSNAP_CACHE_DIR when set)
 #   --build-dir DIR   where to configure and build (default: build-layer/ in the
 #                     source tree)
 #   --glibc X.Y       the newest glibc the layer's programs may need (default
@@ -24,6 +29,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 output=anysnap-layer.zip
 build_dir=$root/build-layer
 glibc=$lambda_glibc
+runtime=
 case "$(uname -m)" in
   aarch64 | arm64) arch=arm64 ;;
   *) arch=x86_64 ;;
@@ -41,6 +47,7 @@ while [ $# -gt 0 ]; do
     --build-dir) [ $# -ge 2 ] || usage 2; build_dir=$2; shift 2 ;;
     --glibc) [ $# -ge 2 ] || usage 2; glibc=$2; shift 2 ;;
     --arch) [ $# -ge 2 ] || usage 2; arch=$2; shift 2 ;;
+    --runtime) [ $# -ge 2 ] || usage 2; runtime=$2; shift 2 ;;
     -h | --help) usage 0 ;;
     *) echo "build-layer: unknown argument: $1" >&2; usage 2 ;;
   esac
@@ -66,9 +73,15 @@ cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
   -DANYSNAP_BUILD_TESTS=OFF -DANYSNAP_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build_dir" -j "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
 
-echo "build-layer: packing $output for $arch, glibc <= $glibc" >&2
-"$build_dir/bin/anysnap-layer" build -o "$output" --bin-dir "$build_dir/bin" \
-  --hooks-dir "$root/samples/hooks" --arch "$arch" --glibc "$glibc"
+if [ -n "$runtime" ]; then
+  echo "build-layer: packing the $runtime runtime layer $output for $arch, glibc <= $glibc" >&2
+  "$build_dir/bin/anysnap-layer" build --runtime "$runtime" -o "$output" --arch "$arch" \
+    --glibc "$glibc" --cache-dir "${ANYSNAP_CACHE_DIR:-$root/build/runtime-cache}"
+else
+  echo "build-layer: packing $output for $arch, glibc <= $glibc" >&2
+  "$build_dir/bin/anysnap-layer" build -o "$output" --bin-dir "$build_dir/bin" \
+    --hooks-dir "$root/samples/hooks" --arch "$arch" --glibc "$glibc"
+fi
 
 if version_newer "$glibc" "$lambda_glibc"; then
   cat >&2 <<EOF

@@ -11,10 +11,17 @@
 # Usage: scripts/run-sample.sh [--sample nodejs|python|bash] [anysnap-local compare flags...]
 #   e.g. scripts/run-sample.sh -n 10
 #        scripts/run-sample.sh --sample python --snapshot freeze
-# The nodejs sample needs aws-lambda-ric in samples/nodejs/node_modules: it is
-# installed there with npm when missing. The nodejs and python samples find
-# their hook client in the layer (the wrapper puts nodejs/node_modules and
-# python on NODE_PATH and PYTHONPATH).
+# The nodejs sample runs as on Lambda: on the Node.js 22 runtime layer
+# (`scripts/build-layer.sh --runtime nodejs22`: node and AWS's aws-lambda-ric
+# from the npm registry, cached in build/runtime-cache), merged with anysnap's
+# layer into /opt by anysnap-local, started by the wrapper's `nodejs` preset,
+# with PATH=/opt/bin, so never on this machine's node. The runtime layer is
+# built for this machine's glibc (Debian 12's C++ runtime needs a newer one
+# than Lambda's: the layer to deploy comes from templates/Dockerfile). The
+# function's folder is checked first (`anysnap-layer inspect`: every program
+# and native module against Lambda's glibc and architecture). The nodejs and
+# python samples find their hook client in the layer (the wrapper puts
+# nodejs/node_modules and python on NODE_PATH and PYTHONPATH).
 # Exit status: anysnap-local's (0 when every run succeeded).
 set -eu
 
@@ -41,12 +48,19 @@ trap 'exit 143' TERM
 mkdir "$work/opt"
 unzip -q "$work/anysnap-layer.zip" -d "$work/opt"
 
-if [ "$sample" = nodejs ] && [ ! -f "$task_root/node_modules/aws-lambda-ric/index.mjs" ]; then
-  echo "run-sample: installing aws-lambda-ric into $task_root/node_modules (npm)" >&2
-  npm install --prefix "$task_root" --no-audit --no-fund --no-package-lock --loglevel=error >&2
+layer_tool=$root/build-layer/bin/anysnap-layer
+echo "run-sample: checking $task_root for Lambda (anysnap-layer inspect)" >&2
+if ! report=$("$layer_tool" inspect "$task_root"); then
+  printf '%s\n' "$report" >&2
+  exit 1
 fi
 
 chart=$root/build-layer/compare-$sample.svg
+if [ "$sample" = nodejs ]; then
+  "$root/scripts/build-layer.sh" --runtime nodejs22 -o "$work/nodejs22.zip" \
+    --glibc "$(getconf GNU_LIBC_VERSION | cut -d' ' -f2)" >&2
+  set -- --layer "$work/nodejs22.zip" --env ANYSNAP_RUNTIME=nodejs --env PATH=/opt/bin "$@"
+fi
 set -- --layer "$work/opt" --task-root "$task_root" --event "$task_root/event.json" -n 5 \
   --chart "$chart" "$@"
 echo "run-sample: anysnap-local compare $*" >&2

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "anysnap/ascii.h"
 #include "anysnap/log.h"
@@ -15,6 +16,7 @@
 #include "anysnap/upstream_client.h"
 #include "audit.h"
 #include "delegator.h"
+#include "runtime_preset.h"
 #include "runtime_process.h"
 
 namespace anysnap {
@@ -228,8 +230,25 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   }
   Delegator& d = **delegator;
 
-  std::vector<std::string> command = RuntimeCommand(*config);
-  EnvMap runtime_env = RuntimeEnvironment(env, d.address(), TodayUtc(), RandomHex(16));
+  // A preset name starts the runtime as Lambda's managed runtime would.
+  EnvMap host_env = env;
+  Config runtime_config = *config;
+  std::optional<std::string> missing_preset_file;
+  if (auto preset = FindRuntimePreset(config->runtime, env, LayerRootOf(ProgramDirectory()))) {
+    missing_preset_file = MissingPresetFile(*preset, FileExists);
+    runtime_config.runtime = preset->argv;
+    host_env = std::move(preset->env);
+    Log().Info("ANYSNAP_RUNTIME=" + preset->name + ": " + preset->argv[0]);
+  }
+  if (missing_preset_file) {
+    Log().Error(*missing_preset_file);
+    ReportRuntimeError(d.upstream(), kInitErrorPath, "Runtime.InvalidEntrypoint",
+                       *missing_preset_file);
+    d.Stop();
+    return kExitNotFound;
+  }
+  std::vector<std::string> command = RuntimeCommand(runtime_config);
+  EnvMap runtime_env = RuntimeEnvironment(host_env, d.address(), TodayUtc(), RandomHex(16));
   d.lifecycle().SetHookEnvironment(runtime_env);
   if (config->audit != AuditMode::kOff) {
     auto prepared =

