@@ -3,7 +3,8 @@
 // scripts/test-deps.sh fills), anysnap-local merges it with the anysnap layer
 // into /opt in its sandbox, and a function runs on the layer's node through
 // the wrapper's `nodejs` preset and AWS's aws-lambda-ric, with the machine's
-// own node out of PATH. Also the builder's answers to bad input.
+// own node out of PATH. Also Bun's and Deno's layers, and the builder's
+// answers to bad input.
 #include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <gtest/gtest.h>
@@ -174,6 +175,26 @@ TEST_F(RuntimeLayerTest, NodejsPresetWithoutTheRuntimeLayerIsAnInvalidEntrypoint
   EXPECT_NE(all.find("Runtime.InvalidEntrypoint"), std::string::npos) << all;
   EXPECT_NE(all.find("ANYSNAP_RUNTIME=nodejs: "), std::string::npos) << all;
   EXPECT_NE(all.find("/bin/node does not exist"), std::string::npos) << all;
+}
+
+// Bun's and Deno's layers from their npm packages: the runtime alone in bin/,
+// and it runs from the unpacked layer. Deno loads the build machine's
+// libgcc_s, which needs its glibc; Bun needs nothing but glibc.
+TEST(RuntimeLayerBuildTest, BunAndDenoLayersHoldARuntimeThatRuns) {
+  ScratchDir dir;
+  for (const std::string runtime : {"bun", "deno"}) {
+    auto build =
+        RunCaptured({kLayerTool, "build", "--runtime", runtime, "-o", dir / (runtime + ".zip"),
+                     "--cache-dir", kCache, "--glibc", MachineGlibc(), "--level", "1"},
+                    TestEnvironment());
+    ASSERT_TRUE(build.status.success()) << runtime << ": " << build.err;
+    auto unzip = RunCaptured({"unzip", "-q", dir / (runtime + ".zip"), "-d", dir / runtime},
+                             TestEnvironment());
+    ASSERT_TRUE(unzip.status.success()) << unzip.err;
+    auto version = RunCaptured({dir / (runtime + "/bin/" + runtime), "--version"}, {});
+    EXPECT_TRUE(version.status.success()) << runtime << ": " << version.err;
+    EXPECT_FALSE(version.out.empty()) << runtime;
+  }
 }
 
 // What a user gets wrong, and the registry failing, each in one line; never a zip.
