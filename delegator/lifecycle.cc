@@ -543,8 +543,7 @@ void Lifecycle::Fail(bool after_restore, const Status& why) {
     if (failing_) return;
     failing_ = true;
   }
-  const std::string_view type =
-      after_restore ? "Runtime.AfterRestoreError" : "Runtime.BeforeSnapshotError";
+  const std::string_view type = after_restore ? kAfterRestoreErrorType : kBeforeSnapshotErrorType;
   Log().Error(std::string(type) + ": " + why.message());
   ReportRuntimeError(*upstream_, after_restore ? kRestoreErrorPath : kInitErrorPath, type,
                      why.message());

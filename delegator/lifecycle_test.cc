@@ -344,15 +344,12 @@ TEST_F(LifecycleTest, SnapStartHeldNextRunsEveryStepInOrder) {
   EXPECT_FALSE(Next().get().intercepted);
 
   // Before-snapshot hooks run in the reverse of their configured order.
-  EXPECT_EQ(log_.events(), (std::vector<std::string>{"priming event anysnap-prime-r1-e1",
-                                                     "priming event anysnap-prime-r1-e2",
-                                                     "hook b2 before-snapshot",
-                                                     "hook b1 before-snapshot",
-                                                     "snapshot point: restore/next",
-                                                     kRestoreNext,
-                                                     "hook a1 after-restore",
-                                                     "hook a2 after-restore",
-                                                     "next forwarded"}));
+  EXPECT_EQ(
+      log_.events(),
+      (std::vector<std::string>{
+          "priming event anysnap-prime-r1-e1", "priming event anysnap-prime-r1-e2",
+          "hook b2 before-snapshot", "hook b1 before-snapshot", "snapshot point: restore/next",
+          kRestoreNext, "hook a1 after-restore", "hook a2 after-restore", "next forwarded"}));
   EXPECT_TRUE(lifecycle.state().init_ended);
   EXPECT_FALSE(lifecycle.state().restoring);
 }
@@ -417,8 +414,9 @@ TEST_F(LifecycleTest, RuntimeThatCallsRestoreNextGetsAnErrorAnswerAsItCame) {
   EXPECT_EQ(restored.status, 500);
   EXPECT_EQ(restored.body, restore_body_);
   // Not a failure of the lifecycle's: the runtime decides; no after-restore hook.
-  EXPECT_EQ(log_.events(), (std::vector<std::string>{"hook b1 before-snapshot",
-                                                     "snapshot point: restore/next", kRestoreNext}));
+  EXPECT_EQ(log_.events(),
+            (std::vector<std::string>{"hook b1 before-snapshot", "snapshot point: restore/next",
+                                      kRestoreNext}));
 }
 
 TEST_F(LifecycleTest, HeldNextFailsTheInitWhenRestoreNextAnswersAnError) {
@@ -460,13 +458,12 @@ TEST_F(LifecycleTest, BeforeSnapshotTimeoutCoversTheWholePhase) {
   Answer next = Next().get();
   EXPECT_TRUE(next.intercepted);
   EXPECT_EQ(next.status, 503);
-  EXPECT_EQ(log_.events(), (std::vector<std::string>{"hook b2 before-snapshot",
-                                                     "hook b1 before-snapshot", kInitError,
-                                                     "exit 64"}));
+  EXPECT_EQ(log_.events(),
+            (std::vector<std::string>{"hook b2 before-snapshot", "hook b1 before-snapshot",
+                                      kInitError, "exit 64"}));
   EXPECT_EQ(hooks_.deadlines("b2"), (std::vector{start + milliseconds(5000)}));
   EXPECT_EQ(hooks_.deadlines("b1"), (std::vector{start + milliseconds(5000)}));
-  EXPECT_EQ(ReportedMessage(kInitErrorPath),
-            "before-snapshot hook \"b1\" timed out after 5000 ms");
+  EXPECT_EQ(ReportedMessage(kInitErrorPath), "before-snapshot hook \"b1\" timed out after 5000 ms");
 }
 
 TEST_F(LifecycleTest, BeforeSnapshotHookFailureStopsTheInitBeforeTheSnapshot) {
@@ -492,8 +489,8 @@ TEST_F(LifecycleTest, FailedSnapshotPointFailsTheInitWhenItMay) {
   Start(std::move(options));
 
   EXPECT_EQ(Next().get().status, 503);
-  EXPECT_EQ(log_.events(), (std::vector<std::string>{"snapshot point: restore/next", kInitError,
-                                                     "exit 64"}));
+  EXPECT_EQ(log_.events(),
+            (std::vector<std::string>{"snapshot point: restore/next", kInitError, "exit 64"}));
   EXPECT_EQ(ReportedMessage(kInitErrorPath), "the audit found a hazard");
 }
 
@@ -509,8 +506,8 @@ TEST_F(LifecycleTest, PrimingTimesOutWhenTheFunctionNeverAnswers) {
   clock_.Advance(milliseconds(1000));
   Answer next = Next().get();
   EXPECT_EQ(next.status, 503);
-  EXPECT_EQ(log_.events(), (std::vector<std::string>{"priming event anysnap-prime-r1-e1",
-                                                     kInitError, "exit 64"}));
+  EXPECT_EQ(log_.events(),
+            (std::vector<std::string>{"priming event anysnap-prime-r1-e1", kInitError, "exit 64"}));
   EXPECT_EQ(ReportedMessage(kInitErrorPath),
             "priming round 1 of 1, event 1 of 1 (request id anysnap-prime-r1-e1): no answer "
             "within 1000 ms");
@@ -529,8 +526,8 @@ TEST_F(LifecycleTest, PrimingFailsWhenTheFunctionAnswersWithAnError) {
                       {{std::string(kErrorTypeHeader), "Function.Boom"}});
   EXPECT_EQ(taken.status, 202);
   EXPECT_EQ(Next().get().status, 503);
-  EXPECT_EQ(log_.events(), (std::vector<std::string>{"priming event anysnap-prime-r1-e1",
-                                                     kInitError, "exit 64"}));
+  EXPECT_EQ(log_.events(),
+            (std::vector<std::string>{"priming event anysnap-prime-r1-e1", kInitError, "exit 64"}));
   EXPECT_EQ(ReportedMessage(kInitErrorPath),
             "priming round 1 of 1, event 1 of 1: the function failed: Function.Boom: bad");
 }
@@ -544,10 +541,9 @@ TEST_F(LifecycleTest, AfterRestoreFailureReportsRestoreError) {
   hooks_.Program("a1", [](auto) { return Status::Failed("exited with status 3"); });
 
   EXPECT_EQ(Next().get().status, 503);
-  EXPECT_EQ(log_.events(),
-            (std::vector<std::string>{"hook b1 before-snapshot", "snapshot point: restore/next",
-                                      kRestoreNext, "hook a1 after-restore", kRestoreError,
-                                      "exit 65"}));
+  EXPECT_EQ(log_.events(), (std::vector<std::string>{
+                               "hook b1 before-snapshot", "snapshot point: restore/next",
+                               kRestoreNext, "hook a1 after-restore", kRestoreError, "exit 65"}));
   EXPECT_EQ(ReportedMessage(kRestoreErrorPath), "after-restore hook \"a1\" exited with status 3");
 }
 

@@ -1,13 +1,10 @@
 #include "local_function.h"
 
-#include <rapidjson/document.h>
-
 #include <algorithm>
 #include <cstdio>
 
 #include "anysnap/log.h"
 #include "anysnap/runtime_api.h"
-#include "anysnap/uuid.h"
 
 namespace anysnap {
 
@@ -15,13 +12,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The errorMessage of an error document; the document itself when it has none.
 std::string ErrorMessageOf(const std::string& document) {
-  rapidjson::Document doc;
-  doc.Parse(document.data(), document.size());
-  if (doc.HasParseError() || !doc.IsObject()) return document;
-  auto it = doc.FindMember("errorMessage");
-  if (it == doc.MemberEnd() || !it->value.IsString()) return document;
-  return std::string(it->value.GetString(), it->value.GetStringLength());
+  auto fields = ParseRuntimeErrorDocument(document);
+  return fields.ok() && !fields->message.empty() ? std::move(fields->message) : document;
 }
 
 // Arrival of the first invocation/next at or after `from`.
@@ -38,8 +32,6 @@ std::optional<Clock::time_point> FirstNextSince(const std::vector<RuntimeApiCall
 }  // namespace
 
 LocalFunction::LocalFunction(LocalFunctionOptions options) : o_(std::move(options)) {
-  std::random_device seed;
-  rng_.seed((static_cast<uint64_t>(seed()) << 32) ^ seed());
   if (o_.environment.max_concurrency < 1) o_.environment.max_concurrency = 1;
   if (o_.snap_start) {
     auto factory = [this] { return NewEnvironment("snap-start"); };
@@ -59,11 +51,7 @@ void LocalFunction::Log(const std::string& line) {
   if (o_.on_log) o_.on_log(line);
 }
 
-std::string LocalFunction::NewRequestId() {
-  std::lock_guard<std::mutex> lock(rng_mu_);
-  uint64_t hi = rng_();
-  return FormatUuidV4(hi, rng_());
-}
+std::string LocalFunction::NewRequestId() { return request_ids_.Next(); }
 
 Result<std::shared_ptr<FunctionEnvironment>> LocalFunction::NewEnvironment(
     const std::string& init_type, const EnvMap& extra) {
@@ -76,7 +64,7 @@ Result<std::shared_ptr<FunctionEnvironment>> LocalFunction::NewEnvironment(
   if (!extra.empty()) spec.host_proc = false;
   int id;
   {
-    std::lock_guard<std::mutex> lock(rng_mu_);
+    std::lock_guard<std::mutex> lock(environment_ids_mu_);
     id = ++next_environment_id_;
   }
   return FunctionEnvironment::Start(spec, id);
@@ -130,7 +118,7 @@ void LocalFunction::Stop() {
     std::lock_guard<std::mutex> lock(env_mu_);
     env = std::move(current_);
   }
-  if (env) env->Terminate(o_.stop_grace, "Runtime.ServerStopped", "anysnap-local is stopping");
+  if (env) env->Terminate(o_.stop_grace, kServerStoppedErrorType, "anysnap-local is stopping");
 }
 
 int LocalFunction::environments() const {
@@ -183,7 +171,7 @@ LocalFunction::Acquired LocalFunction::Acquire(const std::string& request_id) {
     if (!restored.ok()) {
       a.failure.error_type = failure.error_type.empty() ? "SnapStartException" : failure.error_type;
       a.failure.body = failure.body.empty()
-                           ? ErrorDocument("SnapStartException", restored.status().message())
+                           ? RuntimeErrorDocument("SnapStartException", restored.status().message())
                            : failure.body;
       return a;
     }
@@ -198,8 +186,8 @@ LocalFunction::Acquired LocalFunction::Acquire(const std::string& request_id) {
     auto env = NewEnvironment("on-demand");
     if (!env.ok()) {
       // Lambda: "Error: fork/exec /var/task/bootstrap: no such file or directory".
-      a.failure.error_type = "Runtime.InvalidEntrypoint";
-      a.failure.body = ErrorDocument(
+      a.failure.error_type = kInvalidEntrypointErrorType;
+      a.failure.body = RuntimeErrorDocument(
           a.failure.error_type, "RequestId: " + request_id + " Error: " + env.status().message());
       return a;
     }
@@ -275,11 +263,11 @@ InvokeResult LocalFunction::Invoke(InvokeRequest request) {
       result.content_type = *type;
     }
     if (!result.ok) {
-      result.error_type = answer.error_type.empty() ? "Runtime.UnknownReason" : answer.error_type;
+      result.error_type = answer.error_type.empty() ? kUnknownReasonErrorType : answer.error_type;
       // A platform error about the runtime's exit names the invoke, as Lambda's does.
       if (result.error_type == kExitErrorType && answer.headers.empty()) {
-        result.body = ErrorDocument(result.error_type,
-                                    "RequestId: " + id + " Error: " + ErrorMessageOf(result.body));
+        result.body = RuntimeErrorDocument(
+            result.error_type, "RequestId: " + id + " Error: " + ErrorMessageOf(result.body));
       }
       if (answer.headers.empty()) {
         Log(ErrorMessageOf(result.body) + "\n" + result.error_type + "\n");

@@ -31,11 +31,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
 #include "anysnap/http.h"
+#include "anysnap/runtime_api.h"
 #include "function_environment.h"
 #include "invoke_report.h"
 #include "snapshot_backend.h"
@@ -144,8 +144,8 @@ class LocalFunction {
   uint64_t serving_ticket_ = 0;  // tickets below it have been admitted
   int running_ = 0;
 
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_;
+  std::mutex environment_ids_mu_;  // guards next_environment_id_
+  RequestIdGenerator request_ids_;
 };
 
 }  // namespace anysnap

@@ -17,51 +17,31 @@
 #include "anysnap/base64.h"
 #include "anysnap/http_server.h"
 #include "anysnap/log.h"
-#include "anysnap/uuid.h"
+#include "anysnap/runtime_api.h"
 
 namespace anysnap {
 
 namespace {
 
-constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
 constexpr size_t kLoggedBodyBytes = 64 * 1024;
 constexpr size_t kReadChunkBytes = 64 * 1024;
 
-constexpr std::string_view kErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
-constexpr std::string_view kErrorBodyTrailer = "Lambda-Runtime-Function-Error-Body";
-constexpr std::string_view kResponseModeHeader = "Lambda-Runtime-Function-Response-Mode";
-
-// The Runtime API endpoints; anything else on the listener is kNotFound.
-enum class Route { kNotFound, kNext, kResponse, kError, kInitError, kRestoreNext, kRestoreError };
-
+// The Runtime API endpoint a request addresses, the one method it takes and
+// its request id. restore/next and restore/error exist only under SnapStart;
+// anything else on the listener is kOther (404).
 struct MatchedTarget {
-  Route route = Route::kNotFound;
-  std::string_view method;  // the one method the route accepts
-  std::string request_id;   // of kResponse / kError
+  RuntimeEndpoint route = RuntimeEndpoint::kOther;
+  std::string_view method;
+  std::string request_id;  // of kResponse / kInvocationError
 };
 
 MatchedTarget MatchTarget(std::string_view target, bool snap_start) {
-  std::string_view path = target.substr(0, target.find('?'));
-  if (path.substr(0, kRuntimePrefix.size()) != kRuntimePrefix) return {};
-  std::string_view rest = path.substr(kRuntimePrefix.size());
-  if (rest == "invocation/next") return {Route::kNext, "GET", {}};
-  if (rest == "init/error") return {Route::kInitError, "POST", {}};
-  if (rest == "restore/next") {
-    return snap_start ? MatchedTarget{Route::kRestoreNext, "GET", {}} : MatchedTarget{};
+  RuntimeTarget t = ClassifyRuntimeTarget(target);
+  if (!snap_start && (t.endpoint == RuntimeEndpoint::kRestoreNext ||
+                      t.endpoint == RuntimeEndpoint::kRestoreError)) {
+    return {};
   }
-  if (rest == "restore/error") {
-    return snap_start ? MatchedTarget{Route::kRestoreError, "POST", {}} : MatchedTarget{};
-  }
-  constexpr std::string_view kInvocation = "invocation/";
-  if (rest.substr(0, kInvocation.size()) != kInvocation) return {};
-  rest.remove_prefix(kInvocation.size());
-  size_t slash = rest.find('/');
-  if (slash == 0 || slash == std::string_view::npos) return {};
-  std::string_view id = rest.substr(0, slash);
-  std::string_view action = rest.substr(slash + 1);
-  if (action == "response") return {Route::kResponse, "POST", std::string(id)};
-  if (action == "error") return {Route::kError, "POST", std::string(id)};
-  return {};
+  return {t.endpoint, RuntimeEndpointMethod(t.endpoint), std::move(t.request_id)};
 }
 
 std::string_view TrimSpaces(std::string_view s) {
@@ -91,12 +71,8 @@ const std::string& StatusOkDocument() {
 
 // The "errorType" of a JSON error document, or empty.
 std::string ErrorTypeOf(std::string_view document) {
-  rapidjson::Document doc;
-  doc.Parse(document.data(), document.size());
-  if (doc.HasParseError() || !doc.IsObject()) return {};
-  auto it = doc.FindMember("errorType");
-  if (it == doc.MemberEnd() || !it->value.IsString()) return {};
-  return std::string(it->value.GetString(), it->value.GetStringLength());
+  auto fields = ParseRuntimeErrorDocument(document);
+  return fields.ok() ? std::move(fields->type) : std::string();
 }
 
 InvocationResult PlatformError(std::string request_id, std::string_view type,
@@ -105,7 +81,7 @@ InvocationResult PlatformError(std::string request_id, std::string_view type,
   r.kind = InvocationResult::Kind::kError;
   r.request_id = std::move(request_id);
   r.error_type = std::string(type);
-  r.body = ErrorDocument(type, message);
+  r.body = RuntimeErrorDocument(type, message);
   return r;
 }
 
@@ -197,8 +173,7 @@ class RuntimeApiServer::Impl final : public HttpHandler {
                     bool* restore_admitted);
   void LogAnswer(size_t index, int status, std::string body, uint64_t body_bytes);
 
-  std::string NewRequestId();  // requires mu_
-  std::string NewTraceId();    // requires mu_
+  std::string NewTraceId();  // requires mu_
 
   Options options_;
   HttpServer http_;
@@ -231,7 +206,8 @@ class RuntimeApiServer::Impl final : public HttpHandler {
   std::optional<InvocationResult> restore_error_;
   std::vector<RuntimeApiCall> calls_;
   uint64_t calls_version_ = 0;
-  std::mt19937_64 rng_;
+  std::mt19937_64 rng_;  // trace ids
+  RequestIdGenerator request_ids_;
 };
 
 // Exchange is one request being handled: it reads the body (keeping the
@@ -280,7 +256,7 @@ class RuntimeApiServer::Impl::Exchange {
     }
   }
   void AnswerError(int status, std::string_view type, std::string_view message) {
-    Answer(status, {{"Content-Type", "application/json"}}, ErrorDocument(type, message));
+    Answer(status, {{"Content-Type", "application/json"}}, RuntimeErrorDocument(type, message));
   }
   void AnswerAccepted() { Answer(202, {{"Content-Type", "application/json"}}, StatusOkDocument()); }
 
@@ -300,7 +276,7 @@ void RuntimeApiServer::Impl::Handle(HttpRequest& request, RequestBody& body, Res
   MatchedTarget target = MatchTarget(request.target, options_.snap_start);
   bool restore_admitted = false;
   Exchange ex(this, LogArrival(request, target, &restore_admitted), request, body, out);
-  if (target.route == Route::kNotFound) {
+  if (target.route == RuntimeEndpoint::kOther) {
     ex.Drain();
     ex.Answer(404, {{"Content-Type", "text/plain; charset=utf-8"}}, "404 page not found\n");
     return;
@@ -311,19 +287,19 @@ void RuntimeApiServer::Impl::Handle(HttpRequest& request, RequestBody& body, Res
     return;
   }
   switch (target.route) {
-    case Route::kNext:
+    case RuntimeEndpoint::kNext:
       return HandleNext(ex);
-    case Route::kResponse:
+    case RuntimeEndpoint::kResponse:
       return HandleResult(ex, target.request_id, /*is_error=*/false);
-    case Route::kError:
+    case RuntimeEndpoint::kInvocationError:
       return HandleResult(ex, target.request_id, /*is_error=*/true);
-    case Route::kInitError:
+    case RuntimeEndpoint::kInitError:
       return HandleInitError(ex);
-    case Route::kRestoreNext:
+    case RuntimeEndpoint::kRestoreNext:
       return HandleRestoreNext(ex, restore_admitted);
-    case Route::kRestoreError:
+    case RuntimeEndpoint::kRestoreError:
       return HandleRestoreError(ex);
-    case Route::kNotFound:
+    case RuntimeEndpoint::kOther:
       break;
   }
   assert(false && "every route is handled above");
@@ -383,16 +359,16 @@ void RuntimeApiServer::Impl::HandleNext(Exchange& ex) {
   }
   const Invocation& inv = p->invocation;
   HttpHeaders headers;
-  headers.push_back({"Lambda-Runtime-Aws-Request-Id", inv.request_id});
-  headers.push_back({"Lambda-Runtime-Deadline-Ms", std::to_string(deadline_ms)});
+  headers.push_back({std::string(kRequestIdHeader), inv.request_id});
+  headers.push_back({std::string(kDeadlineHeader), std::to_string(deadline_ms)});
   auto add = [&](std::string_view name, const std::string& value) {
     if (!value.empty()) headers.push_back({std::string(name), value});
   };
-  add("Lambda-Runtime-Invoked-Function-Arn", options_.function_arn);
-  add("Lambda-Runtime-Trace-Id", inv.trace_id);
-  add("Lambda-Runtime-Client-Context", inv.client_context);
-  add("Lambda-Runtime-Cognito-Identity", inv.cognito_identity);
-  add("Lambda-Runtime-Aws-Tenant-Id", inv.tenant_id);
+  add(kFunctionArnHeader, options_.function_arn);
+  add(kTraceIdHeader, inv.trace_id);
+  add(kClientContextHeader, inv.client_context);
+  add(kCognitoIdentityHeader, inv.cognito_identity);
+  add(kTenantIdHeader, inv.tenant_id);
   add("Content-Type", inv.content_type);
   ex.Answer(200, headers, inv.event);
 }
@@ -584,7 +560,7 @@ void RuntimeApiServer::Impl::HandleInitError(Exchange& ex) {
     std::lock_guard<std::mutex> lock(mu_);
     if (ok) {
       if (r.error_type.empty()) r.error_type = ErrorTypeOf(r.body);
-      if (r.error_type.empty()) r.error_type = "Runtime.Unknown";
+      if (r.error_type.empty()) r.error_type = kUnknownErrorType;
       init_error_ = r;
       // The error is returned to the invoke that waits for this init, and
       // to every later one: this environment will not serve.
@@ -670,11 +646,11 @@ size_t RuntimeApiServer::Impl::LogArrival(const HttpRequest& request, const Matc
     index = calls_.size();
     calls_.push_back(std::move(call));
     if (request.method == target.method) {
-      if (target.route == Route::kNext) {
+      if (target.route == RuntimeEndpoint::kNext) {
         init_ended_ = invocation_next_seen_ = next_since_restore_ = true;
         restore_admissions_ = 0;
       }
-      if (target.route == Route::kRestoreNext) {
+      if (target.route == RuntimeEndpoint::kRestoreNext) {
         *restore_admitted = restore_admissions_ > 0 && restore_phase_ != RestorePhase::kWaiting;
         if (*restore_admitted) {
           --restore_admissions_;
@@ -709,11 +685,6 @@ void RuntimeApiServer::Impl::LogAnswer(size_t index, int status, std::string bod
   calls_cv_.notify_all();
 }
 
-std::string RuntimeApiServer::Impl::NewRequestId() {
-  uint64_t hi = rng_();
-  return FormatUuidV4(hi, rng_());
-}
-
 std::string RuntimeApiServer::Impl::NewTraceId() {
   // X-Ray: "1-" + epoch seconds (8 hex digits) + "-" + 96 random bits.
   auto secs =
@@ -730,12 +701,12 @@ std::future<InvocationResult> RuntimeApiServer::Impl::Invoke(Invocation invocati
   auto p = std::make_shared<Pending>();
   std::future<InvocationResult> future = p->promise.get_future();
   std::lock_guard<std::mutex> lock(mu_);
-  if (invocation.request_id.empty()) invocation.request_id = NewRequestId();
+  if (invocation.request_id.empty()) invocation.request_id = request_ids_.Next();
   if (invocation.trace_id.empty()) invocation.trace_id = NewTraceId();
   const std::string& id = invocation.request_id;
   if (stopping_) {
     p->promise.set_value(
-        PlatformError(id, "Runtime.ServerStopped", "The Runtime API server has stopped"));
+        PlatformError(id, kServerStoppedErrorType, "The Runtime API server has stopped"));
     return future;
   }
   if (failure_) {
@@ -871,7 +842,7 @@ void RuntimeApiServer::Impl::Stop() {
   }
   for (auto& [p, delivered] : left) {
     InvocationResult r =
-        PlatformError(p->invocation.request_id, "Runtime.ServerStopped",
+        PlatformError(p->invocation.request_id, kServerStoppedErrorType,
                       "The Runtime API server stopped before the invocation finished");
     r.delivered = delivered;
     p->promise.set_value(std::move(r));

@@ -147,15 +147,15 @@ InitFailure DescribeInitFailure(FunctionEnvironment& env, FunctionEnvironment::I
       }
       auto exit = env.exit_status();
       f.error_type = kExitErrorType;
-      f.body = ErrorDocument(f.error_type, exit && !exit->success()
-                                               ? "Runtime exited with error: " + exit->Describe()
-                                               : "Runtime exited without providing a reason");
+      f.body = RuntimeErrorDocument(
+          f.error_type, exit && !exit->success() ? "Runtime exited with error: " + exit->Describe()
+                                                 : "Runtime exited without providing a reason");
       break;
     }
     case FunctionEnvironment::InitEnd::kTimedOut:
       f.error_type = "Sandbox.Timedout";
-      f.body =
-          ErrorDocument(f.error_type, "Init timed out after " + FormatSeconds(limit) + " seconds");
+      f.body = RuntimeErrorDocument(f.error_type,
+                                    "Init timed out after " + FormatSeconds(limit) + " seconds");
       break;
     case FunctionEnvironment::InitEnd::kReady:
       break;

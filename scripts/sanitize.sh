@@ -36,13 +36,13 @@ for kind in $kinds; do
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ANYSNAP_SOAK_INVOCATIONS=2000 \
         run build-asan -DANYSNAP_SANITIZE=ON anysnap-wrapper anysnap-delegator anysnap-layer \
-          anysnap-plain-runtime core_test delegator_test hook_channel_test wrapper_test \
+          anysnap-plain-runtime core_test delegator_test lifecycle_test hook_channel_test wrapper_test \
           layer_test runtime_api_server_test config_hostile_test fault_test fault_blackbox_test \
           security_test wrapper_blackbox_test lifecycle_blackbox_test soak_test
       ;;
     tsan)
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-        run build-tsan -DANYSNAP_TSAN=ON anysnap-wrapper core_test delegator_test \
+        run build-tsan -DANYSNAP_TSAN=ON anysnap-wrapper core_test delegator_test lifecycle_test \
           hook_channel_test fault_test lifecycle_blackbox_test wrapper_blackbox_test \
           fault_blackbox_test
       ;;

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "anysnap/log.h"
+#include "anysnap/runtime_api.h"
 
 namespace anysnap {
 
@@ -114,13 +115,29 @@ std::optional<uint64_t> ParseContentLength(std::string_view value) {
   return n;
 }
 
-std::string ErrorDocument(std::string_view type, std::string_view message) {
-  std::string doc = "{\"errorType\":\"";
-  AppendJsonEscaped(doc, type);
-  doc += "\",\"errorMessage\":\"";
-  AppendJsonEscaped(doc, message);
-  doc += "\"}";
-  return doc;
+Result<std::string> RequestBody::ReadAll(size_t limit) {
+  std::string out;
+  char buf[16 * 1024];
+  for (;;) {
+    auto n = Read(buf, sizeof(buf));
+    if (!n.ok()) return n.status();
+    if (*n == 0) return out;
+    if (out.size() + *n > limit)
+      return Status::TooLarge("request body exceeds " + std::to_string(limit) + " bytes");
+    out.append(buf, *n);
+  }
+}
+
+Status ResponseWriter::Respond(int status, const HttpHeaders& headers, std::string_view body) {
+  ANYSNAP_RETURN_IF_ERROR(Begin(status, headers, body.size()));
+  if (!body.empty()) ANYSNAP_RETURN_IF_ERROR(Write(body));
+  return End();
+}
+
+Status ResponseWriter::RespondError(int status, std::string_view error_type,
+                                    std::string_view message) {
+  return Respond(status, {{"Content-Type", "application/json"}},
+                 RuntimeErrorDocument(error_type, message));
 }
 
 }  // namespace anysnap

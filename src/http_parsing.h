@@ -9,7 +9,6 @@
 #include <string_view>
 
 #include "anysnap/http.h"
-#include "anysnap/http_server.h"
 
 struct http_parser;
 

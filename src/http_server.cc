@@ -16,31 +16,6 @@
 
 namespace anysnap {
 
-Result<std::string> RequestBody::ReadAll(size_t limit) {
-  std::string out;
-  char buf[16 * 1024];
-  for (;;) {
-    auto n = Read(buf, sizeof(buf));
-    if (!n.ok()) return n.status();
-    if (*n == 0) return out;
-    if (out.size() + *n > limit)
-      return Status::TooLarge("request body exceeds " + std::to_string(limit) + " bytes");
-    out.append(buf, *n);
-  }
-}
-
-Status ResponseWriter::Respond(int status, const HttpHeaders& headers, std::string_view body) {
-  ANYSNAP_RETURN_IF_ERROR(Begin(status, headers, body.size()));
-  if (!body.empty()) ANYSNAP_RETURN_IF_ERROR(Write(body));
-  return End();
-}
-
-Status ResponseWriter::RespondError(int status, std::string_view error_type,
-                                    std::string_view message) {
-  return Respond(status, {{"Content-Type", "application/json"}},
-                 ErrorDocument(error_type, message));
-}
-
 namespace {
 
 // Why a connection stopped reading: a clean close between requests, or a fault

@@ -7,6 +7,20 @@
 
 namespace anysnap {
 
+namespace {
+
+constexpr std::string_view kInvocationPrefix = "/2018-06-01/runtime/invocation/";
+
+}  // namespace
+
+std::string InvocationResponsePath(std::string_view request_id) {
+  return std::string(kInvocationPrefix) + std::string(request_id) + "/response";
+}
+
+std::string InvocationErrorPath(std::string_view request_id) {
+  return std::string(kInvocationPrefix) + std::string(request_id) + "/error";
+}
+
 RuntimeTarget ClassifyRuntimeTarget(std::string_view target) {
   RuntimeTarget t;
   target = target.substr(0, target.find('?'));
@@ -19,9 +33,8 @@ RuntimeTarget ClassifyRuntimeTarget(std::string_view target) {
   } else if (target == kRestoreErrorPath) {
     t.endpoint = RuntimeEndpoint::kRestoreError;
   } else {
-    constexpr std::string_view kInvocation = "/2018-06-01/runtime/invocation/";
-    if (target.substr(0, kInvocation.size()) != kInvocation) return t;
-    std::string_view rest = target.substr(kInvocation.size());
+    if (target.substr(0, kInvocationPrefix.size()) != kInvocationPrefix) return t;
+    std::string_view rest = target.substr(kInvocationPrefix.size());
     size_t slash = rest.find('/');
     if (slash == 0 || slash == std::string_view::npos) return t;
     std::string_view id = rest.substr(0, slash);

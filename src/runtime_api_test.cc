@@ -25,6 +25,16 @@ TEST(RuntimeApiTest, ClassifiesEveryEndpoint) {
   EXPECT_EQ(r.request_id, "abc-2");
 }
 
+TEST(RuntimeApiTest, InvocationPathsClassifyBackToTheirId) {
+  EXPECT_EQ(InvocationResponsePath("id-1"), "/2018-06-01/runtime/invocation/id-1/response");
+  EXPECT_EQ(InvocationErrorPath("id-1"), "/2018-06-01/runtime/invocation/id-1/error");
+  RuntimeTarget r = ClassifyRuntimeTarget(InvocationErrorPath("id-2"));
+  EXPECT_EQ(r.endpoint, RuntimeEndpoint::kInvocationError);
+  EXPECT_EQ(r.request_id, "id-2");
+  EXPECT_EQ(ClassifyRuntimeTarget(InvocationResponsePath("id-3")).endpoint,
+            RuntimeEndpoint::kResponse);
+}
+
 TEST(RuntimeApiTest, EverythingElseIsOther) {
   for (const char* t :
        {"/", "/2020-01-01/extension/register", "/2018-06-01/runtime/invocation//response",

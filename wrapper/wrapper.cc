@@ -57,7 +57,7 @@ int FailConfiguration(const EnvMap& env, const std::string& message) {
   if (api != env.end()) {
     if (auto hp = ParseHostPort(api->second); hp.ok()) {
       UpstreamClient upstream(*hp);
-      ReportRuntimeError(upstream, kInitErrorPath, "Runtime.InvalidConfiguration", message);
+      ReportRuntimeError(upstream, kInitErrorPath, kInvalidConfigurationErrorType, message);
     }
   }
   return kExitConfigError;
@@ -99,8 +99,8 @@ void ReportRuntimeEnd(Delegator& delegator, int wait_status) {
     return;
   }
   for (const std::string& id : progress.unanswered) {
-    ReportRuntimeError(delegator.upstream(), "/2018-06-01/runtime/invocation/" + id + "/error",
-                       kExitErrorType, how + " during invocation " + id);
+    ReportRuntimeError(delegator.upstream(), InvocationErrorPath(id), kExitErrorType,
+                       how + " during invocation " + id);
   }
 }
 
@@ -224,7 +224,7 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   if (!delegator.ok()) {
     Log().Error("cannot start the delegator: " + delegator.status().message());
     UpstreamClient direct(*upstream);
-    ReportRuntimeError(direct, kInitErrorPath, "Runtime.Unknown",
+    ReportRuntimeError(direct, kInitErrorPath, kUnknownErrorType,
                        "anysnap cannot start its delegator: " + delegator.status().message());
     return kExitInternalError;
   }
@@ -268,7 +268,7 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
     std::string message = (missing ? "runtime host not found: " : "runtime host not executable: ") +
                           started.message();
     Log().Error(message);
-    ReportRuntimeError(d.upstream(), kInitErrorPath, "Runtime.InvalidEntrypoint", message);
+    ReportRuntimeError(d.upstream(), kInitErrorPath, kInvalidEntrypointErrorType, message);
     d.Stop();
     return missing ? kExitNotFound : kExitNotExecutable;
   }

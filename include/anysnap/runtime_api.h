@@ -32,6 +32,14 @@ inline constexpr std::string_view kErrorBodyTrailer = "Lambda-Runtime-Function-E
 inline constexpr std::string_view kXrayErrorCauseHeader =
     "Lambda-Runtime-Function-XRay-Error-Cause";
 inline constexpr std::string_view kResponseModeHeader = "Lambda-Runtime-Function-Response-Mode";
+// Error types anysnap reports for the runtime, as Lambda names them.
+inline constexpr std::string_view kBeforeSnapshotErrorType = "Runtime.BeforeSnapshotError";
+inline constexpr std::string_view kAfterRestoreErrorType = "Runtime.AfterRestoreError";
+inline constexpr std::string_view kInvalidConfigurationErrorType = "Runtime.InvalidConfiguration";
+inline constexpr std::string_view kInvalidEntrypointErrorType = "Runtime.InvalidEntrypoint";
+inline constexpr std::string_view kUnknownErrorType = "Runtime.Unknown";
+inline constexpr std::string_view kUnknownReasonErrorType = "Runtime.UnknownReason";
+inline constexpr std::string_view kServerStoppedErrorType = "Runtime.ServerStopped";
 // The error type of a runtime that exited: the wrapper reports it, Lambda and
 // anysnap-local answer it, and it always ends the execution environment.
 inline constexpr std::string_view kExitErrorType = "Runtime.ExitError";
@@ -51,6 +59,10 @@ struct RuntimeTarget {
   RuntimeEndpoint endpoint = RuntimeEndpoint::kOther;
   std::string request_id;  // kResponse and kInvocationError only
 };
+
+// invocation/{id}/response and invocation/{id}/error.
+std::string InvocationResponsePath(std::string_view request_id);
+std::string InvocationErrorPath(std::string_view request_id);
 
 // Classifies `target` by path alone; the method is the caller's to check.
 RuntimeTarget ClassifyRuntimeTarget(std::string_view target);

@@ -54,7 +54,6 @@
 #include <vector>
 
 #include "anysnap/http.h"
-#include "anysnap/http_server.h"
 #include "anysnap/net.h"
 #include "anysnap/status.h"
 #include "anysnap/unique_fd.h"
