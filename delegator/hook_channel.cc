@@ -7,6 +7,7 @@
 
 #include "anysnap/ascii.h"
 #include "anysnap/log.h"
+#include "hook_runner.h"
 
 namespace anysnap {
 
@@ -51,6 +52,19 @@ std::string StringMember(const rapidjson::Value& v, const char* name) {
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
+// The strings of an array member (at most 32, each cut at 200 bytes); other
+// elements are skipped.
+std::vector<std::string> StringsMember(const rapidjson::Value& v, const char* name) {
+  std::vector<std::string> out;
+  auto it = v.FindMember(name);
+  if (it == v.MemberEnd() || !it->value.IsArray()) return out;
+  for (const auto& item : it->value.GetArray()) {
+    if (!item.IsString() || out.size() == 32) continue;
+    out.emplace_back(item.GetString(), std::min<size_t>(item.GetStringLength(), 200));
+  }
+  return out;
+}
+
 // Splits "clients/1/phase/x?q" into its parts, without the query.
 std::vector<std::string_view> PathParts(std::string_view path) {
   return SplitOn(path.substr(0, path.find('?')), '/');
@@ -64,8 +78,10 @@ struct HookChannel::Client {
   std::string asked;             // phase asked for and not reported yet
   std::optional<Status> report;  // the report for `asked`
   int hooks_run = 0;             // from the last report
-  bool done = false;             // no phase left: polls answer "done"
-  uint64_t poll_generation = 0;  // a newer poll supersedes an older one
+  bool reseed = false;           // a reseed client (asked for after-restore only)
+  std::vector<std::string> reseeded, not_reseeded;  // from the last report
+  bool done = false;                                // no phase left: polls answer "done"
+  uint64_t poll_generation = 0;                     // a newer poll supersedes an older one
 };
 
 HookChannel::HookChannel(std::vector<std::string> phases) : phases_(std::move(phases)) {}
@@ -123,6 +139,14 @@ void HookChannel::Register(RequestBody& body, ResponseWriter& out) {
   int64_t pid = 0;
   if (auto it = doc->FindMember("pid"); it != doc->MemberEnd() && it->value.IsInt64())
     pid = it->value.GetInt64();
+  bool reseed = false;
+  if (auto it = doc->FindMember("reseed"); it != doc->MemberEnd() && it->value.IsBool())
+    reseed = it->value.GetBool();
+  // A reseed client runs after restore only, and only where there is a restore.
+  std::vector<std::string> phases;
+  for (const std::string& phase : phases_) {
+    if (!reseed || phase == kAfterRestorePhase) phases.push_back(phase);
+  }
   std::string id;
   std::string name;
   {
@@ -135,19 +159,20 @@ void HookChannel::Register(RequestBody& body, ResponseWriter& out) {
     auto client = std::make_unique<Client>();
     client->id = id = std::to_string(clients_.size() + 1);
     client->name = (language.empty() ? std::string("process") : language) +
-                   (pid > 0 ? " pid " + std::to_string(pid) : std::string()) + " (hook client " +
-                   id + ")";
-    client->done = phases_.empty();
+                   (pid > 0 ? " pid " + std::to_string(pid) : std::string()) +
+                   (reseed ? " (reseed client " : " (hook client ") + id + ")";
+    client->reseed = reseed;
+    client->done = phases.empty();
     name = client->name;
     clients_.push_back(std::move(client));
   }
   std::string answer = "{\"id\":" + Quoted(id) + ",\"phases\":[";
-  for (size_t i = 0; i < phases_.size(); ++i) {
+  for (size_t i = 0; i < phases.size(); ++i) {
     if (i) answer += ',';
-    answer += Quoted(phases_[i]);
+    answer += Quoted(phases[i]);
   }
   answer += "]}";
-  Log().Info("in-process hooks registered: " + name);
+  Log().Info((reseed ? "reseed registered: " : "in-process hooks registered: ") + name);
   out.Respond(201, kJson, answer);
 }
 
@@ -190,6 +215,8 @@ void HookChannel::Report(Client& client, std::string_view phase, RequestBody& bo
   }
   Status report;
   int hooks = 0;
+  std::vector<std::string> reseeded = StringsMember(*doc, "reseeded");
+  std::vector<std::string> not_reseeded = StringsMember(*doc, "not_reseeded");
   if (ok->value.GetBool()) {
     if (auto it = doc->FindMember("hooks"); it != doc->MemberEnd() && it->value.IsInt())
       hooks = std::max(it->value.GetInt(), 0);
@@ -210,6 +237,8 @@ void HookChannel::Report(Client& client, std::string_view phase, RequestBody& bo
     } else {
       client.report = report;
       client.hooks_run = hooks;
+      client.reseeded = std::move(reseeded);
+      client.not_reseeded = std::move(not_reseeded);
       changed_.notify_all();
       report = Status::Ok();
     }
@@ -234,11 +263,55 @@ size_t HookChannel::client_count() const {
   return clients_.size();
 }
 
+size_t HookChannel::hook_client_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<size_t>(
+      std::count_if(clients_.begin(), clients_.end(), [](const auto& c) { return !c->reseed; }));
+}
+
+size_t HookChannel::reseed_client_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<size_t>(
+      std::count_if(clients_.begin(), clients_.end(), [](const auto& c) { return c->reseed; }));
+}
+
+Status HookChannel::RunReseed(Clock::time_point deadline, ReseedOutcome* outcome) {
+  std::vector<Client*> order;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& c : clients_)
+      if (c->reseed) order.push_back(c.get());
+  }
+  for (Client* client : order) {
+    Status s = RunClient(*client, kAfterRestorePhase, deadline);
+    if (s.code() == Status::Code::kAborted) return s;
+    std::lock_guard<std::mutex> lock(mu_);
+    // "nodejs pid 42", without the client number: the line names processes.
+    const std::string who = client->name.substr(0, client->name.find(" ("));
+    if (!s.ok()) {
+      outcome->not_reseeded.push_back(who + ": nothing (" + s.message() + ")");
+      continue;
+    }
+    auto list = [](const std::vector<std::string>& items) {
+      std::string out;
+      for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+      return out;
+    };
+    outcome->reseeded.push_back(
+        who + ": " +
+        (client->reseeded.empty() ? std::string("nothing in use") : list(client->reseeded)));
+    if (!client->not_reseeded.empty())
+      outcome->not_reseeded.push_back(who + ": " + list(client->not_reseeded));
+  }
+  return Status::Ok();
+}
+
 Status HookChannel::RunPhase(std::string_view phase, bool reverse, Clock::time_point deadline) {
   std::vector<Client*> order;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& c : clients_) order.push_back(c.get());
+    for (auto& c : clients_)
+      if (!c->reseed) order.push_back(c.get());
   }
   if (reverse) std::reverse(order.begin(), order.end());
   for (Client* client : order) ANYSNAP_RETURN_IF_ERROR(RunClient(*client, phase, deadline));
@@ -263,6 +336,7 @@ Status HookChannel::RunClient(Client& client, std::string_view phase, Clock::tim
   int hooks = client.hooks_run;
   lock.unlock();
   if (!report.ok()) return Status::Failed(report.message() + " in " + name);
+  if (client.reseed) return Status::Ok();  // RunReseed says what it did
   Log().Info(std::string(phase) + ": in-process hooks of " + name + " ran " +
              std::to_string(hooks) + " hook" + (hooks == 1 ? "" : "s") + " in " +
              std::to_string(ms) + " ms");

@@ -3,6 +3,12 @@
 // register, long-poll for a phase, run their hooks and report. The lifecycle
 // asks each client in turn to run a phase and waits for its report.
 //
+// A client may register as a reseed client ("reseed": true): the runtime's
+// own reseed (design.md §3), loaded by the wrapper, not function code. It is
+// asked for after-restore only, before every hook (RunReseed), and reports
+// which random sources it reseeded and which it could not; RunPhase leaves it
+// out.
+//
 // Requests under kHookChannelPrefix reach Handle() from the delegator's
 // connection threads; RunPhase() runs on the lifecycle's thread. A parked poll
 // holds its connection thread until a phase is due, the client is done, or
@@ -26,6 +32,13 @@ namespace anysnap {
 
 inline constexpr std::string_view kHookChannelPrefix = "/anysnap/v1/";
 
+// What the reseed clients did after a restore, one entry per client:
+// "nodejs pid 42: OpenSSL, Math.random" / "nodejs pid 42: OpenSSL (why)".
+struct ReseedOutcome {
+  std::vector<std::string> reseeded;
+  std::vector<std::string> not_reseeded;
+};
+
 class HookChannel {
  public:
   // `phases` are the phases announced to registering clients, in order
@@ -41,15 +54,22 @@ class HookChannel {
   // Ends registration: init is over, later clients get 409 Anysnap.TooLate.
   // Returns the number of clients registered.
   size_t CloseRegistration();
-  size_t client_count() const;
+  size_t client_count() const;         // every client
+  size_t hook_client_count() const;    // those with function hooks
+  size_t reseed_client_count() const;  // reseed clients
 
-  // Asks every client to run `phase`, one after the other (in registration
-  // order, or backwards when `reverse`), each waiting for the previous one's
-  // report; stops at the first failure. The deadline covers all of them.
-  // Failed names the client and hook; TimedOut ("... timed out") the client
-  // that did not report in time; Aborted after Stop().
+  // Asks every hook client (not the reseed clients) to run `phase`, one after the other (in
+  // registration order, or backwards when `reverse`), each waiting for the previous one's report;
+  // stops at the first failure. The deadline covers all of them. Failed names the client and hook;
+  // TimedOut ("... timed out") the client that did not report in time; Aborted after Stop().
   Status RunPhase(std::string_view phase, bool reverse,
                   std::chrono::steady_clock::time_point deadline);
+
+  // Asks every reseed client to reseed (its after-restore phase), one after
+  // the other, within `deadline`, and gathers what they report. A client that
+  // fails or does not report in time is a source not reseeded, never an
+  // error; the Status is Aborted only after Stop().
+  Status RunReseed(std::chrono::steady_clock::time_point deadline, ReseedOutcome* outcome);
 
   // Tells every client that no phase is left: their polls answer "done".
   void Finish();

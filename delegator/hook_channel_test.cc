@@ -29,7 +29,8 @@ Invocation Event(const std::string& body) {
 
 class HookChannelTest : public ::testing::Test {
  protected:
-  void StartDelegator(InitType init_type, std::chrono::milliseconds before_timeout = 30000ms) {
+  void StartDelegator(InitType init_type, std::chrono::milliseconds before_timeout = 30000ms,
+                      ReseedMode reseed = ReseedMode::kAuto) {
     RuntimeApiServer::Options o;
     o.snap_start = true;
     o.auto_restore = false;
@@ -39,6 +40,7 @@ class HookChannelTest : public ::testing::Test {
     options.upstream = server_->address();
     options.lifecycle.init_type = init_type;
     options.lifecycle.before_timeout = before_timeout;
+    options.lifecycle.reseed = reseed;
     options.lifecycle.on_fatal = [this](int status) { fatal_.set_value(status); };
     auto d = Delegator::Start(options);
     ASSERT_TRUE(d.ok()) << d.status().message();
@@ -81,6 +83,81 @@ TEST_F(HookChannelTest, RegisteringAnswersThePhasesAndNeverGoesUpstream) {
   EXPECT_EQ(Send("POST", "/anysnap/v1/clients", "{}").body,
             R"({"id":"2","phases":["before-snapshot","after-restore"]})");
   EXPECT_TRUE(server_->calls().empty());
+}
+
+// A reseed client (the runtime's reseed, loaded by the wrapper) is asked for
+// after-restore only, before every hook client, and what it reports is logged
+// rather than counted as hooks.
+TEST_F(HookChannelTest, ReseedClientRunsAfterRestoreBeforeHookClients) {
+  StartDelegator(InitType::kSnapStart);
+  EXPECT_EQ(Send("POST", "/anysnap/v1/clients", R"({"language":"nodejs","reseed":true})").body,
+            R"({"id":"1","phases":["after-restore"]})");
+  Register();  // a hook client: id 2
+  auto next = HeldNext();
+  // Before the snapshot only the hook client is asked.
+  EXPECT_EQ(Send("GET", "/anysnap/v1/clients/2/phase").body, R"({"phase":"before-snapshot"})");
+  EXPECT_EQ(Send("POST", "/anysnap/v1/clients/2/phase/before-snapshot", R"({"ok":true})").status,
+            204);
+  ASSERT_TRUE(server_->WaitFor(
+      [](const auto& calls) {
+        return !calls.empty() && calls.back().path == "/2018-06-01/runtime/restore/next";
+      },
+      30s));
+  auto hook_poll =
+      std::async(std::launch::async, [this] { return Send("GET", "/anysnap/v1/clients/2/phase"); });
+  server_->Restore();
+  EXPECT_EQ(Send("GET", "/anysnap/v1/clients/1/phase").body, R"({"phase":"after-restore"})");
+  EXPECT_EQ(hook_poll.wait_for(100ms), std::future_status::timeout)
+      << "a hook client was asked before the reseed reported";
+  EXPECT_EQ(Send("POST", "/anysnap/v1/clients/1/phase/after-restore",
+                 R"({"ok":true,"reseeded":["OpenSSL","Math.random"],"not_reseeded":[]})")
+                .status,
+            204);
+  EXPECT_EQ(hook_poll.get().body, R"({"phase":"after-restore"})");
+  EXPECT_EQ(UpstreamCalls(kNext), 0);
+  EXPECT_EQ(Send("POST", "/anysnap/v1/clients/2/phase/after-restore", R"({"ok":true})").status,
+            204);
+  server_->Invoke(Event("first"));
+  EXPECT_EQ(next.get().body, "first");
+}
+
+// With ANYSNAP_RESEED=strict, a source the reseed could not reseed fails the
+// restore (restore/error, exit 65); a reseed client alone holds the next.
+TEST_F(HookChannelTest, StrictReseedFailsTheRestoreOnASourceNotReseeded) {
+  StartDelegator(InitType::kSnapStart, 30000ms, ReseedMode::kStrict);
+  EXPECT_EQ(
+      Send("POST", "/anysnap/v1/clients", R"({"language":"nodejs","pid":9,"reseed":true})").status,
+      201);
+  auto next = HeldNext();
+  ASSERT_TRUE(server_->WaitFor(
+      [](const auto& calls) {
+        return !calls.empty() && calls.back().path == "/2018-06-01/runtime/restore/next";
+      },
+      30s));
+  server_->Restore();
+  EXPECT_EQ(Send("GET", "/anysnap/v1/clients/1/phase").body, R"({"phase":"after-restore"})");
+  EXPECT_EQ(
+      Send(
+          "POST", "/anysnap/v1/clients/1/phase/after-restore",
+          R"json({"ok":true,"reseeded":["Math.random"],"not_reseeded":["OpenSSL (no RAND_add)"]})json")
+          .status,
+      204);
+  auto fatal = fatal_.get_future();
+  ASSERT_EQ(fatal.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(fatal.get(), 65);
+  EXPECT_EQ(UpstreamCalls(kNext), 0);
+  bool reported = false;
+  for (const auto& c : server_->calls()) {
+    if (c.path == "/2018-06-01/runtime/restore/error") {
+      reported = true;
+      EXPECT_NE(c.body.find("ANYSNAP_RESEED=strict: not reseeded after restore: nodejs pid 9: "
+                            "OpenSSL (no RAND_add)"),
+                std::string::npos)
+          << c.body;
+    }
+  }
+  EXPECT_TRUE(reported);
+  next.wait();
 }
 
 TEST_F(HookChannelTest, OnDemandAnnouncesNoPhase) {

@@ -110,11 +110,12 @@ void Lifecycle::Join() {
 }
 
 bool Lifecycle::HasWork() const {
-  const bool hooks = !options_.before_snapshot.empty() || channel_.client_count() > 0;
+  const bool hooks = !options_.before_snapshot.empty() || channel_.hook_client_count() > 0;
   switch (options_.init_type) {
     case InitType::kSnapStart:
-      return hooks || !options_.after_restore.empty() || !options_.prime_events.empty() ||
-             !options_.preload.empty() || options_.snapshot_point_may_fail;
+      return hooks || channel_.reseed_client_count() > 0 || !options_.after_restore.empty() ||
+             !options_.prime_events.empty() || !options_.preload.empty() ||
+             options_.snapshot_point_may_fail;
     case InitType::kProvisioned:
       return options_.snapshot_point_may_fail ||
              (options_.provisioned_prime && !options_.prime_events.empty()) ||
@@ -468,7 +469,7 @@ Status Lifecycle::RunHooks(std::string_view phase, const std::vector<HookSpec>& 
 }
 
 Status Lifecycle::BeforeSnapshot(bool with_preload, bool with_hooks) {
-  if (with_hooks && (!options_.before_snapshot.empty() || channel_.client_count() > 0)) {
+  if (with_hooks && (!options_.before_snapshot.empty() || channel_.hook_client_count() > 0)) {
     SetStage("while before-snapshot hooks ran");
     const TimeSource::SteadyTime start = clock_->Now();
     Status s = RunHooks(kBeforeSnapshotPhase, options_.before_snapshot, options_.before_timeout);
@@ -527,12 +528,35 @@ Status Lifecycle::AtSnapshotPoint(std::string_view point) {
 }
 
 Status Lifecycle::AfterRestore() {
-  if (options_.after_restore.empty() && channel_.client_count() == 0) return Status::Ok();
+  ANYSNAP_RETURN_IF_ERROR(Reseed());
+  if (options_.after_restore.empty() && channel_.hook_client_count() == 0) return Status::Ok();
   SetStage("while after-restore hooks ran");
   const TimeSource::SteadyTime start = clock_->Now();
   Status s = RunHooks(kAfterRestorePhase, options_.after_restore, options_.after_timeout);
   if (!s.ok()) return s.WithPrefix("after-restore ");
   Log().Info("after-restore hooks done in " + FormatMillis(clock_->Now() - start) + " ms");
+  return Status::Ok();
+}
+
+// Before any hook: a hook may draw from the generators the reseed refreshes.
+Status Lifecycle::Reseed() {
+  if (channel_.reseed_client_count() == 0) return Status::Ok();
+  SetStage("while reseeding");
+  const Clock::time_point start = Clock::now();
+  ReseedOutcome outcome;
+  ANYSNAP_RETURN_IF_ERROR(channel_.RunReseed(start + options_.after_timeout, &outcome));
+  auto join = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& item : items) out += (out.empty() ? "" : "; ") + item;
+    return out;
+  };
+  Log().Info("reseeded after restore in " + FormatMillis(Clock::now() - start) + " ms: " +
+             (outcome.reseeded.empty() ? std::string("nothing") : join(outcome.reseeded)));
+  if (outcome.not_reseeded.empty()) return Status::Ok();
+  const std::string what = "not reseeded after restore: " + join(outcome.not_reseeded);
+  if (options_.reseed == ReseedMode::kStrict)
+    return Status::Failed("ANYSNAP_RESEED=strict: " + what);
+  Log().Warn(what + " (every environment restored from this snapshot shares their values)");
   return Status::Ok();
 }
 

@@ -11,8 +11,10 @@
 //    preload) it goes upstream and the platform snapshots there. Otherwise it
 //    is held while a driver thread runs: priming rounds, before-snapshot hooks,
 //    preload, GET restore/next upstream (the snapshot is taken while it waits),
-//    dropping every pooled upstream connection, after-restore hooks; then the
-//    held next goes upstream.
+//    dropping every pooled upstream connection, the reseed (reseed clients of
+//    the hook channel refresh the runtime's random state), after-restore
+//    hooks; then the held next goes upstream. A registered reseed client is
+//    work: it makes the next held.
 //  - provisioned-concurrency: as snap-start with a held next, without
 //    restore/next and after-restore hooks; ANYSNAP_PROVISIONED picks the steps.
 //
@@ -70,6 +72,9 @@ struct LifecycleOptions {
   std::vector<HookSpec> after_restore;
   std::chrono::milliseconds before_timeout{60000};  // whole phase; also per priming event
   std::chrono::milliseconds after_timeout{10000};   // whole phase
+  // ANYSNAP_RESEED: what a source that reseed clients could not reseed does
+  // after restore (a warning, or with kStrict a failed restore).
+  ReseedMode reseed = ReseedMode::kAuto;
   std::vector<PrimeEvent> prime_events;
   int prime_rounds = 1;
   std::vector<std::string> preload;
@@ -177,6 +182,7 @@ class Lifecycle {
   Status BeforeSnapshot(bool with_preload, bool with_hooks);
   Result<UpstreamResponse> RestoreNext();
   Status AfterRestore();
+  Status Reseed();
   Status AtSnapshotPoint(std::string_view point);
   void Fail(bool after_restore, const Status& why);
   void SetStage(std::string stage);

@@ -213,6 +213,7 @@ class ConfigLoader {
     ANYSNAP_RETURN_IF_ERROR(ReadPreload());
     ANYSNAP_RETURN_IF_ERROR(ReadProvisioned());
     ANYSNAP_RETURN_IF_ERROR(ReadAudit());
+    ANYSNAP_RETURN_IF_ERROR(ReadReseed());
     ANYSNAP_RETURN_IF_ERROR(ReadLogging(/*strict=*/true));
     return std::move(config_);
   }
@@ -717,6 +718,23 @@ class ConfigLoader {
     return Status::Ok();
   }
 
+  Status ReadReseed() {
+    auto mode = Get("ANYSNAP_RESEED");
+    if (!mode.ok()) return mode.status();
+    if (!mode->has_value()) return Status::Ok();
+    const std::string& text = (*mode)->text;
+    if (EqualsIgnoreCase(text, "auto")) {
+      config_.reseed = ReseedMode::kAuto;
+    } else if (EqualsIgnoreCase(text, "strict")) {
+      config_.reseed = ReseedMode::kStrict;
+    } else if (EqualsIgnoreCase(text, "off")) {
+      config_.reseed = ReseedMode::kOff;
+    } else {
+      return ValueError(**mode, "expected auto, strict or off");
+    }
+    return Status::Ok();
+  }
+
   static std::optional<LogLevel> ParseLevel(std::string_view text) {
     if (EqualsIgnoreCase(text, "off")) return LogLevel::kOff;
     return ParseLogLevel(text);
@@ -790,6 +808,18 @@ std::string_view AuditModeName(AuditMode mode) {
       return "strict";
   }
   return "off";
+}
+
+std::string_view ReseedModeName(ReseedMode mode) {
+  switch (mode) {
+    case ReseedMode::kAuto:
+      return "auto";
+    case ReseedMode::kStrict:
+      return "strict";
+    case ReseedMode::kOff:
+      return "off";
+  }
+  return "auto";
 }
 
 std::string QuoteForMessage(std::string_view value, size_t max_bytes) {

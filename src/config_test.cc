@@ -536,6 +536,18 @@ TEST_F(ConfigTest, AuditModes) {
   EXPECT_EQ(AuditModeName(AuditMode::kStrict), "strict");
 }
 
+// Reseed
+
+TEST_F(ConfigTest, ReseedModes) {
+  EXPECT_EQ(LoadOk().reseed, ReseedMode::kAuto);
+  EXPECT_EQ(OkFor("ANYSNAP_RESEED", "auto").reseed, ReseedMode::kAuto);
+  EXPECT_EQ(OkFor("ANYSNAP_RESEED", "STRICT").reseed, ReseedMode::kStrict);
+  EXPECT_EQ(OkFor("ANYSNAP_RESEED", "off").reseed, ReseedMode::kOff);
+  EXPECT_EQ(ErrorFor("ANYSNAP_RESEED", "on"),
+            "ANYSNAP_RESEED=\"on\": expected auto, strict or off");
+  EXPECT_EQ(ReseedModeName(ReseedMode::kStrict), "strict");
+}
+
 TEST_F(ConfigTest, AuditFailOnSelectsHazardKinds) {
   env_ = {{"ANYSNAP_AUDIT", "strict"}, {"ANYSNAP_AUDIT_FAIL_ON", "timer, connect,,Random,connect"}};
   Config c = LoadOk();

@@ -16,6 +16,7 @@
 #include "anysnap/upstream_client.h"
 #include "audit.h"
 #include "delegator.h"
+#include "reseed_preload.h"
 #include "runtime_preset.h"
 #include "runtime_process.h"
 
@@ -79,6 +80,32 @@ int ExecOriginal(const std::vector<std::string>& argv, char** envp) {
   int err = errno;
   Log().Error("ANYSNAP_DISABLE: cannot run " + argv[1] + ": " + std::strerror(err));
   return err == ENOENT ? kExitNotFound : kExitNotExecutable;
+}
+
+// This program's own path, for the files the layer puts beside it.
+std::string SelfPath() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// Under snap-start, loads the reseed into the runtime host (reseed_preload.h).
+// A reseed file missing from the layer is a warning, or with
+// ANYSNAP_RESEED=strict an error: the message to fail the init with.
+Status InstallReseed(const Config& config, InitType init_type, EnvMap& runtime_env) {
+  if (init_type != InitType::kSnapStart || config.reseed == ReseedMode::kOff) return Status::Ok();
+  ReseedFiles files = ReseedFilesIn(ReseedDirBeside(SelfPath()));
+  std::vector<std::string> missing = MissingReseedFiles(files, FileExists);
+  if (!missing.empty()) {
+    std::string message = "ANYSNAP_RESEED=" + std::string(ReseedModeName(config.reseed)) + ": ";
+    for (size_t i = 0; i < missing.size(); ++i) message += (i ? "; " : "") + missing[i];
+    if (config.reseed == ReseedMode::kStrict) return Status::InvalidArgument(message);
+    Log().Warn(message + ": its runtime's random state is not reseeded after restore");
+    if (!FileExists(files.node_preload)) files.node_preload.clear();
+    if (!FileExists(files.python_dir + "/sitecustomize.py")) files.python_dir.clear();
+  }
+  InstallReseedPreloads(runtime_env, files);
+  return Status::Ok();
 }
 
 // What to tell the Runtime API when the runtime host has ended.
@@ -149,6 +176,7 @@ Result<LifecycleOptions> LifecycleFromConfig(const Config& config, const EnvMap&
   options.after_restore = config.after_restore;
   options.before_timeout = config.before_hook_timeout;
   options.after_timeout = config.after_hook_timeout;
+  options.reseed = config.reseed;
   options.prime_rounds = config.prime_rounds;
   options.preload = config.preload;
   options.provisioned_prime = config.provisioned_prime;
@@ -249,7 +277,13 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   }
   std::vector<std::string> command = RuntimeCommand(runtime_config);
   EnvMap runtime_env = RuntimeEnvironment(host_env, d.address(), TodayUtc(), RandomHex(16));
+  // Hook commands run without the reseed: they are not restored.
   d.lifecycle().SetHookEnvironment(runtime_env);
+  if (Status reseed = InstallReseed(*config, options.lifecycle.init_type, runtime_env);
+      !reseed.ok()) {
+    d.Stop();
+    return FailConfiguration(env, reseed.message());
+  }
   if (config->audit != AuditMode::kOff) {
     auto prepared =
         Audit::Prepare({config->audit, config->audit_fail_on, config->audit_report, d.address()});

@@ -55,13 +55,13 @@ namespace anysnap {
 // The settings LoadConfig reads, as the environment and the JSON file name
 // them. Other ANYSNAP_* variables in the environment only produce a warning
 // (ANYSNAP_PHASE, which the delegator sets for hook commands, not even that).
-inline constexpr std::array<std::string_view, 16> kConfigVariables = {
+inline constexpr std::array<std::string_view, 17> kConfigVariables = {
     "ANYSNAP_CONFIG",          "ANYSNAP_DISABLE",         "ANYSNAP_RUNTIME",
     "ANYSNAP_CHAIN",           "ANYSNAP_BEFORE_SNAPSHOT", "ANYSNAP_AFTER_RESTORE",
     "ANYSNAP_HOOK_TIMEOUT_MS", "ANYSNAP_PRIME_EVENTS",    "ANYSNAP_PRIME_ROUNDS",
     "ANYSNAP_PRELOAD",         "ANYSNAP_PROVISIONED",     "ANYSNAP_AUDIT",
-    "ANYSNAP_AUDIT_FAIL_ON",   "ANYSNAP_AUDIT_REPORT",    "ANYSNAP_LOG_LEVEL",
-    "ANYSNAP_LOG_FORMAT",
+    "ANYSNAP_AUDIT_FAIL_ON",   "ANYSNAP_AUDIT_REPORT",    "ANYSNAP_RESEED",
+    "ANYSNAP_LOG_LEVEL",       "ANYSNAP_LOG_FORMAT",
 };
 
 // What a provisioned-concurrency init runs before the environment takes
@@ -96,6 +96,14 @@ enum class AuditMode { kOff, kLog, kStrict };
 
 // Returns "off", "log" or "strict".
 std::string_view AuditModeName(AuditMode mode);
+
+// ANYSNAP_RESEED: after each restore, refresh the random state the snapshot
+// cloned. kAuto names what could not be reseeded in a warning and runs on;
+// kStrict fails the restore for it; kOff loads nothing.
+enum class ReseedMode { kAuto, kStrict, kOff };
+
+// Returns "auto", "strict" or "off".
+std::string_view ReseedModeName(ReseedMode mode);
 
 struct Config {
   // ANYSNAP_DISABLE: 1/true/yes/on vs 0/false/no/off (any case). When set, exec
@@ -138,6 +146,8 @@ struct Config {
   std::vector<std::string> audit_fail_on{kAuditHazardKinds.begin(), kAuditHazardKinds.end()};
   // ANYSNAP_AUDIT_REPORT: where the audit writes its JSON report.
   std::string audit_report = "/tmp/anysnap-audit.json";
+  // ANYSNAP_RESEED: auto|strict|off (any case).
+  ReseedMode reseed = ReseedMode::kAuto;
   // ANYSNAP_LOG_LEVEL (TRACE..FATAL or OFF, any case), else AWS_LAMBDA_LOG_LEVEL,
   // else INFO. ANYSNAP_LOG_FORMAT (text|json), else AWS_LAMBDA_LOG_FORMAT, else
   // text. A bad AWS_LAMBDA_* value (the platform's, not ours) is a warning.

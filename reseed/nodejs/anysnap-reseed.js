@@ -1,0 +1,350 @@
+'use strict';
+// anysnap-reseed: refreshes a Node.js process's random state after each
+// SnapStart restore. Every environment restored from one snapshot resumes the
+// same memory, so without this they all draw the same values from OpenSSL's
+// generator, crypto.randomUUID's cache and Math.random.
+//
+// anysnap-wrapper loads it under snap-start only, through
+// NODE_OPTIONS=--require (wrapper/reseed_preload.h); the function changes
+// nothing. In the main thread of each Node.js process started during init it:
+//
+// - gives NODE_OPTIONS back the value the function set, so processes the
+//   function starts later (they are never restored) do not load it;
+// - replaces Math.random with a generator of the same contract (a double in
+//   [0, 1), uniform, not for cryptography): xoshiro128** seeded from the
+//   kernel, at once and again after each restore. V8's own generator keeps its
+//   state where JavaScript cannot reseed it. It is replaced before the
+//   function's code loads, so a reference kept by a library is this one too;
+//   Math.random[Symbol.for('anysnap.reseed.peek')](n) gives the next n values
+//   without drawing them (for tests);
+// - registers with the delegator's hook channel as a reseed client
+//   (docs/hook-channel.md), synchronously, before the function's code runs:
+//   that makes the delegator hold the runtime's first invocation/next;
+// - when the delegator asks for after-restore (before any after-restore hook
+//   and before the first invoke), reseeds on this thread:
+//     OpenSSL: RAND_add with bytes from getrandom(2), by the native addon
+//       anysnap_reseed.node beside this file (crypto.randomBytes,
+//       crypto.getRandomValues, webcrypto, TLS: every thread's generator
+//       reseeds from OpenSSL's primary one on its next use);
+//     crypto.randomUUID: its cache holds 128 ids drawn before the snapshot;
+//       drawing a whole batch makes it refill from the reseeded OpenSSL;
+//     Math.random: a new seed from /dev/urandom;
+//   and reports what it reseeded and what it could not (with why).
+//
+// Log lines go to stderr, prefixed "anysnap-reseed:". No dependencies.
+
+const PREFIX = '/anysnap/v1';
+const AFTER_RESTORE = 'after-restore';
+const REGISTER_TIMEOUT_MS = 5000;
+const MAX_BODY = 64 * 1024;
+const REPOLL_FIRST_MS = 50;
+const REPOLL_MAX_MS = 1000;
+// Node.js's randomUUID cache (lib/internal/crypto/random.js, kBatchSize).
+const UUID_BATCH = 128;
+const PEEK = Symbol.for('anysnap.reseed.peek');
+
+function log(line) {
+  process.stderr.write(`anysnap-reseed: ${line}\n`);
+}
+
+// NODE_OPTIONS as the function set it: the wrapper appended
+// ` --require "<this file>"`.
+function restoreNodeOptions() {
+  const options = process.env.NODE_OPTIONS;
+  if (typeof options !== 'string') return;
+  const mine = `--require "${__filename.replace(/[\\"]/g, '\\$&')}"`;
+  if (options === mine) {
+    delete process.env.NODE_OPTIONS;
+  } else if (options.endsWith(` ${mine}`)) {
+    process.env.NODE_OPTIONS = options.slice(0, -(mine.length + 1));
+  }
+}
+
+const fs = require('fs');
+
+// 16 bytes from the kernel, as four 32-bit words.
+function kernelWords() {
+  const words = new Uint32Array(4);
+  const fd = fs.openSync('/dev/urandom', 'r');
+  try {
+    fs.readSync(fd, new Uint8Array(words.buffer), 0, 16, null);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return words;
+}
+
+// Math.random's replacement: xoshiro128** (Blackman and Vigna), 53-bit doubles.
+function installMathRandom() {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const seed = () => {
+    const w = kernelWords();
+    [s0, s1, s2, s3] = [w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0];
+    if ((s0 | s1 | s2 | s3) === 0) s0 = 1; // the one state that never moves
+  };
+  const rotl = (x, k) => (x << k) | (x >>> (32 - k));
+  const next = () => {
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    return result;
+  };
+  const double = () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+  const random = { random: () => double() }.random; // named "random", no prototype
+  Object.defineProperty(random, PEEK, {
+    value: (n) => {
+      const saved = [s0, s1, s2, s3];
+      const values = Array.from({ length: n }, double);
+      [s0, s1, s2, s3] = saved;
+      return values;
+    },
+  });
+  seed();
+  Object.defineProperty(Math, 'random', { value: random, writable: true, configurable: true, enumerable: false });
+  return seed;
+}
+
+// host and port of AWS_LAMBDA_RUNTIME_API.
+function runtimeApi() {
+  const value = process.env.AWS_LAMBDA_RUNTIME_API;
+  if (!value) return null;
+  const colon = value.lastIndexOf(':');
+  const port = Number(value.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) return null;
+  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+// Runs in a worker thread: one POST, its outcome written into the shared
+// buffer ([0] done, [1] status or -1, [2] body length, then the body).
+async function requestInWorker() {
+  const { workerData } = await import('node:worker_threads');
+  const { default: http } = await import('node:http');
+  const { shared, host, port, path, body } = workerData;
+  const head = new Int32Array(shared, 0, 3);
+  const bytes = new Uint8Array(shared, 12);
+  const finish = (status, data) => {
+    const n = Math.min(data.length, bytes.length);
+    bytes.set(data.subarray(0, n));
+    head[1] = status;
+    head[2] = n;
+    Atomics.store(head, 0, 1);
+    Atomics.notify(head, 0);
+  };
+  const fail = (e) => finish(-1, Buffer.from(e.code || e.message));
+  try {
+    const req = http.request(
+      {
+        host,
+        port,
+        path,
+        method: 'POST',
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => finish(res.statusCode, Buffer.concat(chunks)));
+        res.on('error', fail);
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+// POSTs `body` to `path`, waiting on this thread without running the event
+// loop: registration must be done before the function's code goes on.
+function postSync(api, path, body) {
+  const { Worker } = require('worker_threads');
+  const shared = new SharedArrayBuffer(12 + MAX_BODY);
+  const head = new Int32Array(shared, 0, 3);
+  let worker;
+  try {
+    worker = new Worker(`(${requestInWorker})()`, {
+      eval: true,
+      workerData: { shared, host: api.host, port: api.port, path, body },
+    });
+  } catch (e) {
+    return { error: `no worker thread (${e.message})` };
+  }
+  worker.unref();
+  worker.on('error', () => {});
+  Atomics.wait(head, 0, 0, REGISTER_TIMEOUT_MS);
+  const done = Atomics.load(head, 0) === 1;
+  worker.terminate().catch(() => {});
+  if (!done) return { error: `no answer within ${REGISTER_TIMEOUT_MS / 1000} s` };
+  const data = Buffer.from(new Uint8Array(shared, 12, head[2])).toString('utf8');
+  if (head[1] < 0) return { error: data };
+  return { status: head[1], body: data };
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+// One request on the event loop, on a socket that never keeps the process alive.
+function request(api, method, path, body) {
+  const http = require('http');
+  return new Promise((resolve, reject) => {
+    const headers = {};
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const req = http.request({ host: api.host, port: api.port, path, method, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('socket', (socket) => socket.unref());
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+// The native addon, loaded during init (not in the restore's time): its
+// exports, or why it did not load.
+function loadAddon() {
+  try {
+    const addon = { exports: {} };
+    process.dlopen(addon, require('path').join(__dirname, 'anysnap_reseed.node'));
+    return { reseed: addon.exports.reseed };
+  } catch (e) {
+    return { error: `its addon did not load: ${e.message.split('\n')[0]}` };
+  }
+}
+
+// The reseed itself; returns the report for the delegator.
+function reseedAll(addon, reseedMathRandom, randomUUID) {
+  const reseeded = [];
+  const notReseeded = [];
+  let openssl = addon.error ?? null;
+  if (addon.reseed) {
+    try {
+      openssl = addon.reseed();
+    } catch (e) {
+      openssl = e.message;
+    }
+  }
+  if (openssl === null) {
+    reseeded.push('OpenSSL');
+    try {
+      for (let i = 0; i < UUID_BATCH; i++) randomUUID();
+      reseeded.push('crypto.randomUUID');
+    } catch (e) {
+      notReseeded.push(`crypto.randomUUID (${e.message})`);
+    }
+  } else {
+    notReseeded.push(`OpenSSL (${openssl})`);
+    notReseeded.push('crypto.randomUUID (its cache refills from OpenSSL)');
+  }
+  try {
+    reseedMathRandom();
+    reseeded.push('Math.random');
+  } catch (e) {
+    notReseeded.push(`Math.random (${e.message})`);
+  }
+  return { ok: true, reseeded, not_reseeded: notReseeded };
+}
+
+// Sends the after-restore report; a broken connection is retried a few times.
+async function report(api, id, outcome) {
+  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase/${AFTER_RESTORE}`;
+  const body = JSON.stringify(outcome);
+  for (let attempt = 1, delay = REPOLL_FIRST_MS; ; attempt++, delay = Math.min(2 * delay, REPOLL_MAX_MS)) {
+    try {
+      const answer = await request(api, 'POST', path, body);
+      if (answer.status !== 204) log(`report refused (${answer.status} ${answer.body})`);
+      return;
+    } catch (e) {
+      if (attempt === 3) {
+        log(`report not delivered (${e.code || e.message})`);
+        return;
+      }
+      await sleep(delay);
+    }
+  }
+}
+
+// The long poll: reseeds whenever the delegator asks, until "done".
+async function serve(api, id, reseed) {
+  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase`;
+  let delay = REPOLL_FIRST_MS;
+  for (;;) {
+    let answer;
+    try {
+      answer = await request(api, 'GET', path);
+    } catch {
+      await sleep(delay); // a broken poll (e.g. across a snapshot): poll again
+      delay = Math.min(2 * delay, REPOLL_MAX_MS);
+      continue;
+    }
+    delay = REPOLL_FIRST_MS;
+    if (answer.status >= 500) {
+      await sleep(REPOLL_MAX_MS);
+      continue;
+    }
+    const message = answer.status === 200 ? parseJson(answer.body) : undefined;
+    if (!message || typeof message.phase !== 'string') {
+      log(`phase poll refused (${answer.status} ${answer.body}): this process is not reseeded after restore`);
+      return;
+    }
+    if (message.phase === 'done') return;
+    const outcome = message.phase === AFTER_RESTORE ? reseed() : { ok: true, reseeded: [], not_reseeded: [] };
+    await report(api, id, outcome);
+  }
+}
+
+function main() {
+  if (!require('worker_threads').isMainThread) return;
+  restoreNodeOptions();
+  const reseedMathRandom = installMathRandom();
+  const crypto = require('crypto');
+  const randomUUID = crypto.randomUUID.bind(crypto); // the function's own replacement aside
+  const api = runtimeApi();
+  if (!api) return; // not behind a Runtime API: nothing will restore this process
+  const answer = postSync(
+    api,
+    `${PREFIX}/clients`,
+    JSON.stringify({ language: 'nodejs', pid: process.pid, reseed: true }),
+  );
+  if (answer.error) {
+    log(`cannot register with anysnap (${answer.error}): this process is not reseeded after restore`);
+    return;
+  }
+  // 404: no delegator in front; 409: init has ended, so this process was
+  // started after the snapshot and holds nothing it shares.
+  if (answer.status === 404 || answer.status === 409) return;
+  const client = answer.status === 201 ? parseJson(answer.body) : undefined;
+  if (!client || typeof client.id !== 'string' || !Array.isArray(client.phases)) {
+    log(`registration refused (${answer.status} ${answer.body}): this process is not reseeded after restore`);
+    return;
+  }
+  if (!client.phases.includes(AFTER_RESTORE)) return;
+  const addon = loadAddon();
+  serve(api, client.id, () => reseedAll(addon, reseedMathRandom, randomUUID)).catch((e) =>
+    log(`stopped: ${e.message}: this process is not reseeded after restore`),
+  );
+}
+
+main();

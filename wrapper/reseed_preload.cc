@@ -1,0 +1,53 @@
+#include "reseed_preload.h"
+
+#include "anysnap/ascii.h"
+
+namespace anysnap {
+
+ReseedFiles ReseedFilesIn(std::string_view dir) {
+  std::string base(dir);
+  return {base + "/nodejs/anysnap-reseed.js", base + "/python"};
+}
+
+std::string ReseedDirBeside(std::string_view program) {
+  auto parent = [](std::string_view path) {
+    size_t slash = path.rfind('/');
+    return slash == std::string_view::npos ? std::string_view(".") : path.substr(0, slash);
+  };
+  return std::string(parent(parent(program))) + "/reseed";
+}
+
+std::string QuoteNodeOption(std::string_view path) {
+  std::string out = "\"";
+  for (char c : path) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void InstallReseedPreloads(EnvMap& env, const ReseedFiles& files) {
+  if (!files.node_preload.empty()) {
+    std::string& options = env["NODE_OPTIONS"];
+    options += (options.empty() ? "" : " ") + std::string("--require ") +
+               QuoteNodeOption(files.node_preload);
+  }
+  if (!files.python_dir.empty()) {
+    std::string& path = env["PYTHONPATH"];
+    std::vector<std::string_view> items = SplitOn(path, ':');
+    if (items.empty() || items.front() != files.python_dir)
+      path = path.empty() ? files.python_dir : files.python_dir + ":" + path;
+  }
+}
+
+std::vector<std::string> MissingReseedFiles(const ReseedFiles& files,
+                                            const std::function<bool(const std::string&)>& exists) {
+  std::vector<std::string> missing;
+  if (!exists(files.node_preload))
+    missing.push_back("the Node.js reseed " + files.node_preload + " is missing");
+  if (!exists(files.python_dir + "/sitecustomize.py"))
+    missing.push_back("the Python reseed " + files.python_dir + "/sitecustomize.py is missing");
+  return missing;
+}
+
+}  // namespace anysnap
