@@ -143,6 +143,20 @@ Status PlanHooks(const std::string& hooks_dir, LayerPlan& plan) {
   return Status::Ok();
 }
 
+Status PlanReseed(const BuildOptions& o, LayerPlan& plan) {
+  const std::string dir = o.reseed_dir.empty() ? o.bin_dir + "/../reseed" : o.reseed_dir;
+  struct stat st;
+  // No reseed folder (a build without it): the wrapper warns where it runs.
+  if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) return Status::Ok();
+  for (const char* file : kReseedFiles) {
+    std::string source = dir + "/" + file;
+    if (::stat(source.c_str(), &st) != 0)
+      return PosixError("reseed file " + source, errno).WithContext("reseed folder " + dir);
+    ANYSNAP_RETURN_IF_ERROR(plan.AddFile("anysnap/reseed/" + std::string(file), source));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<BuildResult> BuildLayer(const BuildOptions& o) {
@@ -155,6 +169,7 @@ Result<BuildResult> BuildLayer(const BuildOptions& o) {
   plan.Exclude(o.output);
   ANYSNAP_RETURN_IF_ERROR(PlanAnysnap(o, scratch->path(), plan));
   ANYSNAP_RETURN_IF_ERROR(PlanHooks(o.hooks_dir, plan));
+  ANYSNAP_RETURN_IF_ERROR(PlanReseed(o, plan));
   for (const auto& [source, dest] : o.adds) {
     std::string where = dest == "." ? "" : dest;
     while (where.ends_with('/')) where.pop_back();

@@ -9,6 +9,9 @@
 //                  the hook client libraries (samples/hooks/), where Node.js and
 //                  Python look for a layer's modules (NODE_PATH, PYTHONPATH);
 //                  none when the hooks directory does not exist;
+//   anysnap/reseed/ the reseed the wrapper loads into a snap-start runtime
+//                  (kReseedFiles, from the build's reseed folder beside its
+//                  bin folder); none when that folder does not exist;
 //   anything added with `adds` (a source path and where it goes in the layer).
 // The plan is written with ZipWriter (same inputs, same bytes), then the zip is
 // inspected exactly as `anysnap-layer inspect` would; when that finds an error the
@@ -18,6 +21,7 @@
 #ifndef ANYSNAP_LAYER_LAYER_BUILDER_H_
 #define ANYSNAP_LAYER_LAYER_BUILDER_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -33,7 +37,8 @@ namespace anysnap::layer {
 struct BuildOptions {
   std::string output;
   std::string bin_dir;  // where the anysnap-* programs are (anysnap-layer: its own folder)
-  std::string hooks_dir = "samples/hooks";                // empty: no hooks
+  std::string hooks_dir = "samples/hooks";  // empty: no hooks
+  std::string reseed_dir;  // the build's reseed/ folder; empty: <bin_dir>/../reseed
   std::vector<std::pair<std::string, std::string>> adds;  // source path, layer path
   LambdaTarget target;
   int level = 6;                  // deflate level; 0 stores
@@ -65,6 +70,11 @@ inline constexpr std::pair<const char*, const char*> kNodeHooks = {
     "nodejs/anysnap-hooks", "nodejs/node_modules/anysnap-hooks"};
 inline constexpr std::pair<const char*, const char*> kPythonHooks = {"python/anysnap_hooks.py",
                                                                      "python/anysnap_hooks.py"};
+
+// The reseed's files, relative to the reseed folder and to anysnap/reseed/ in
+// the layer (where anysnap-wrapper looks for them: wrapper/reseed_preload.h).
+inline constexpr std::array<const char*, 3> kReseedFiles = {
+    "nodejs/anysnap-reseed.js", "nodejs/anysnap_reseed.node", "python/sitecustomize.py"};
 
 }  // namespace anysnap::layer
 

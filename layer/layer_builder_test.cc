@@ -208,6 +208,38 @@ TEST_F(LayerBuilderTest, BuildsWithoutHooksWhenThereIsNoHooksDirectory) {
   }
 }
 
+// The build's reseed folder (beside its bin folder unless named) goes to
+// anysnap/reseed/, file by file, where anysnap-wrapper looks for it.
+TEST_F(LayerBuilderTest, ShipsTheReseedBesideThePrograms) {
+  BuildOptions o = Options("layer.zip");
+  Build(o);
+  EXPECT_FALSE(Has(Names(o.output), "anysnap/reseed/")) << "a build without a reseed folder";
+  ASSERT_EQ(::unlink(o.output.c_str()), 0);
+
+  for (const char* d : {"/reseed", "/reseed/nodejs", "/reseed/python", "/reseed/CMakeFiles"})
+    ASSERT_EQ(::mkdir((dir_.path() + d).c_str(), 0755), 0);
+  for (const char* file : kReseedFiles)
+    ASSERT_TRUE(WriteFile(dir_.path() + "/reseed/" + file, "x\n").ok());
+  ASSERT_TRUE(WriteFile(dir_.path() + "/reseed/CMakeFiles/junk", "x\n").ok());
+  Build(o);
+  auto names = Names(o.output);
+  std::vector<std::string> reseed;
+  std::copy_if(names.begin(), names.end(), std::back_inserter(reseed),
+               [](const std::string& n) { return n.starts_with("anysnap/reseed/"); });
+  EXPECT_EQ(reseed, (std::vector<std::string>{"anysnap/reseed/", "anysnap/reseed/nodejs/",
+                                              "anysnap/reseed/nodejs/anysnap-reseed.js",
+                                              "anysnap/reseed/nodejs/anysnap_reseed.node",
+                                              "anysnap/reseed/python/",
+                                              "anysnap/reseed/python/sitecustomize.py"}));
+  ASSERT_EQ(::unlink(o.output.c_str()), 0);
+
+  ASSERT_EQ(::unlink((dir_.path() + "/reseed/python/sitecustomize.py").c_str()), 0);
+  auto result = BuildLayer(o);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("python/sitecustomize.py"), std::string::npos)
+      << result.status().ToString();
+}
+
 TEST_F(LayerBuilderTest, RefusesAHooksDirectoryMissingAClient) {
   ASSERT_EQ(::unlink((dir_.path() + "/hooks/python/anysnap_hooks.py").c_str()), 0);
   auto result = BuildLayer(Options("layer.zip"));

@@ -207,6 +207,10 @@ int Main(int argc, char** argv) {
                    "Hook client libraries (nodejs/anysnap-hooks/, python/anysnap_hooks.py); "
                    "none when the directory does not exist or the value is empty")
       ->capture_default_str();
+  build_cmd->add_option("--reseed-dir", build.reseed_dir,
+                        "The reseed anysnap-wrapper loads into snap-start runtimes "
+                        "(nodejs/, python/; default: reseed/ beside the --bin-dir folder; none "
+                        "when it does not exist)");
   build_cmd->add_option("--add", adds, "Also add file or tree SRC as layer path DEST (SRC=DEST)")
       ->type_name("SRC=DEST");
   build_cmd->add_option("--level", build.level, "Deflate level, 0 (store) to 9")

@@ -80,7 +80,8 @@ if [ -n "$runtime" ]; then
 else
   echo "build-layer: packing $output for $arch, glibc <= $glibc" >&2
   "$build_dir/bin/anysnap-layer" build -o "$output" --bin-dir "$build_dir/bin" \
-    --hooks-dir "$root/samples/hooks" --arch "$arch" --glibc "$glibc"
+    --hooks-dir "$root/samples/hooks" --reseed-dir "$build_dir/reseed" --arch "$arch" \
+    --glibc "$glibc"
 fi
 
 if version_newer "$glibc" "$lambda_glibc"; then
