@@ -270,6 +270,29 @@ TEST(Reseed, StrictFailsTheRestoreWhenASourceCannotBeReseeded) {
   }
 }
 
+// Bun reads neither preload: named at start, and with strict refused there.
+TEST(Reseed, ARuntimeTheReseedCannotLoadIntoIsNamedOnce) {
+  for (const std::string mode : {"auto", "strict"}) {
+    SCOPED_TRACE(mode);
+    Function fn(SnapStart(/*auto_restore=*/true));
+    fn.Set("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start");
+    fn.Set("ANYSNAP_RESEED", mode);
+    fn.Set("ANYSNAP_RUNTIME", kFixtures + "/reseed/bun/bun");
+    fn.Start();
+    const std::string named =
+        "not reseeded after restore: bun: crypto.randomUUID, crypto.getRandomValues, "
+        "Math.random (the reseed does not load into Bun)";
+    if (mode == "auto") {
+      EXPECT_EQ(fn.Invoke("x").body, "x") << fn.Stderr();
+      EXPECT_EQ(Occurrences(fn.Stderr(), "not reseeded"), 1u) << fn.Stderr();
+      EXPECT_EQ(Occurrences(fn.Stderr(), named), 1u) << fn.Stderr();
+    } else {
+      fn.ExpectEndedWithError(78, /*restore=*/false, "Runtime.InvalidConfiguration",
+                              "ANYSNAP_RESEED=strict: " + named);
+    }
+  }
+}
+
 TEST(Reseed, PythonIsReseededInsideTheRuntimesOwnRestoreNext) {
   Function fn(SnapStart(/*auto_restore=*/false));
   SetUpPython(fn);

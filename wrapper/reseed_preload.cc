@@ -50,4 +50,17 @@ std::vector<std::string> MissingReseedFiles(const ReseedFiles& files,
   return missing;
 }
 
+std::string UnreseededRuntime(const std::vector<std::string>& command) {
+  for (const std::string& word : command) {
+    std::string_view name = std::string_view(word).substr(word.rfind('/') + 1);
+    if (name == "bun" || name == "deno") {
+      return std::string(name) +
+             ": crypto.randomUUID, crypto.getRandomValues, Math.random (the reseed does not load "
+             "into " +
+             (name == "bun" ? "Bun" : "Deno") + ")";
+    }
+  }
+  return "";
+}
+
 }  // namespace anysnap

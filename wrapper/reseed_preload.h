@@ -56,6 +56,13 @@ void InstallReseedPreloads(EnvMap& env, const ReseedFiles& files);
 std::vector<std::string> MissingReseedFiles(const ReseedFiles& files,
                                             const std::function<bool(const std::string&)>& exists);
 
+// Bun and Deno read neither preload, and keep their generators out of reach:
+// when a word of the runtime host's command is one of them (by file name),
+// what stays as the snapshot cloned it, e.g. "bun: crypto.randomUUID,
+// crypto.getRandomValues, Math.random (the reseed does not load into Bun)";
+// empty otherwise.
+std::string UnreseededRuntime(const std::vector<std::string>& command);
+
 }  // namespace anysnap
 
 #endif  // ANYSNAP_WRAPPER_RESEED_PRELOAD_H_

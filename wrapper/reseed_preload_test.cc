@@ -52,5 +52,15 @@ TEST(ReseedPreload, NamesMissingFiles) {
   EXPECT_EQ(missing[0], "the Node.js reseed /l/reseed/nodejs/anysnap-reseed.js is missing");
 }
 
+TEST(ReseedPreload, NamesRuntimesItCannotLoadInto) {
+  EXPECT_EQ(UnreseededRuntime({"/opt/bin/bun", "run", "index.ts"}),
+            "bun: crypto.randomUUID, crypto.getRandomValues, Math.random (the reseed does not "
+            "load into Bun)");
+  EXPECT_NE(UnreseededRuntime({"/opt/otel-wrapper", "deno", "run", "main.ts"}).find("Deno"),
+            std::string::npos);
+  EXPECT_EQ(UnreseededRuntime({"node", "/opt/bun/index.js"}), "");
+  EXPECT_EQ(UnreseededRuntime({"python3", "-m", "awslambdaric", "app.handler"}), "");
+}
+
 }  // namespace
 }  // namespace anysnap

@@ -92,8 +92,15 @@ std::string SelfPath() {
 // Under snap-start, loads the reseed into the runtime host (reseed_preload.h).
 // A reseed file missing from the layer is a warning, or with
 // ANYSNAP_RESEED=strict an error: the message to fail the init with.
-Status InstallReseed(const Config& config, InitType init_type, EnvMap& runtime_env) {
+Status InstallReseed(const Config& config, InitType init_type,
+                     const std::vector<std::string>& command, EnvMap& runtime_env) {
   if (init_type != InitType::kSnapStart || config.reseed == ReseedMode::kOff) return Status::Ok();
+  if (std::string runtime = UnreseededRuntime(command); !runtime.empty()) {
+    std::string message = "not reseeded after restore: " + runtime;
+    if (config.reseed == ReseedMode::kStrict)
+      return Status::InvalidArgument("ANYSNAP_RESEED=strict: " + message);
+    Log().Warn(message + " (every environment restored from this snapshot shares their values)");
+  }
   ReseedFiles files = ReseedFilesIn(ReseedDirBeside(SelfPath()));
   std::vector<std::string> missing = MissingReseedFiles(files, FileExists);
   if (!missing.empty()) {
@@ -279,7 +286,7 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   EnvMap runtime_env = RuntimeEnvironment(host_env, d.address(), TodayUtc(), RandomHex(16));
   // Hook commands run without the reseed: they are not restored.
   d.lifecycle().SetHookEnvironment(runtime_env);
-  if (Status reseed = InstallReseed(*config, options.lifecycle.init_type, runtime_env);
+  if (Status reseed = InstallReseed(*config, options.lifecycle.init_type, command, runtime_env);
       !reseed.ok()) {
     d.Stop();
     return FailConfiguration(env, reseed.message());

@@ -119,7 +119,7 @@ function runtimeApi() {
   const colon = value.lastIndexOf(':');
   const port = Number(value.slice(colon + 1));
   if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) return null;
-  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port, display: value };
 }
 
 // Runs in a worker thread: one POST, its outcome written into the shared
@@ -218,6 +218,34 @@ function request(api, method, path, body) {
   });
 }
 
+// POSTs a report on a plain socket: the http module's client code for a
+// request with a body is first run here, after the restore, and compiling it
+// then cost milliseconds on the way to the first invoke (the poll, a GET,
+// runs during init). Resolves {status, body}; rejects when the connection breaks.
+function postReport(api, path, body) {
+  const net = require('net');
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(api.port, api.host);
+    socket.unref();
+    const chunks = [];
+    socket.on('connect', () =>
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: ${api.display}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      ),
+    );
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('end', () => {
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = Number(text.slice(0, text.indexOf('\r\n')).split(' ')[1]);
+      if (!Number.isInteger(status)) return reject(new Error('no HTTP answer'));
+      resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+    socket.on('error', reject);
+  });
+}
+
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -268,12 +296,12 @@ function reseedAll(addon, reseedMathRandom, randomUUID) {
 }
 
 // Sends the after-restore report; a broken connection is retried a few times.
-async function report(api, id, outcome) {
-  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase/${AFTER_RESTORE}`;
+async function report(api, id, phase, outcome) {
+  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase/${encodeURIComponent(phase)}`;
   const body = JSON.stringify(outcome);
   for (let attempt = 1, delay = REPOLL_FIRST_MS; ; attempt++, delay = Math.min(2 * delay, REPOLL_MAX_MS)) {
     try {
-      const answer = await request(api, 'POST', path, body);
+      const answer = await postReport(api, path, body);
       if (answer.status !== 204) log(`report refused (${answer.status} ${answer.body})`);
       return;
     } catch (e) {
@@ -286,7 +314,7 @@ async function report(api, id, outcome) {
   }
 }
 
-// The long poll: reseeds whenever the delegator asks, until "done".
+// The long poll: reseeds when the delegator asks, then stops.
 async function serve(api, id, reseed) {
   const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase`;
   let delay = REPOLL_FIRST_MS;
@@ -310,8 +338,14 @@ async function serve(api, id, reseed) {
       return;
     }
     if (message.phase === 'done') return;
-    const outcome = message.phase === AFTER_RESTORE ? reseed() : { ok: true, reseeded: [], not_reseeded: [] };
-    await report(api, id, outcome);
+    if (message.phase !== AFTER_RESTORE) {
+      await report(api, id, message.phase, { ok: true, reseeded: [], not_reseeded: [] });
+      continue;
+    }
+    // A process is restored once: after this report nothing is left to do,
+    // and not polling again keeps the delegator's path to the first invoke short.
+    await report(api, id, AFTER_RESTORE, reseed());
+    return;
   }
 }
 
@@ -342,7 +376,9 @@ function main() {
   }
   if (!client.phases.includes(AFTER_RESTORE)) return;
   const addon = loadAddon();
-  serve(api, client.id, () => reseedAll(addon, reseedMathRandom, randomUUID)).catch((e) =>
+  const reseed = () => reseedAll(addon, reseedMathRandom, randomUUID);
+  reseed(); // once during init too: its code is compiled before the snapshot
+  serve(api, client.id, reseed).catch((e) =>
     log(`stopped: ${e.message}: this process is not reseeded after restore`),
   );
 }

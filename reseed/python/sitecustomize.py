@@ -143,6 +143,10 @@ def _anysnap_reseed():
                     if attempt == 2:
                         log("report not delivered (%s)" % e)
                     time.sleep(0.05)
+            if phase == "after-restore":
+                # A process is restored once: nothing is left to do, and not
+                # polling again keeps the delegator's path to the first invoke short.
+                return
 
     def register():
         import json
