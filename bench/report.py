@@ -213,6 +213,18 @@ def summarize(results_text):
     else:
         row("layer build", "≤ zip -r -X", "not recorded", "—", None, "—")
 
+    rsd = s.get("reseed-latency")
+    if rsd:
+        for r in table_rows(rsd):
+            m = re.match(r"([+-]?[\d.]+)", r[4]) if len(r) >= 5 else None
+            if not m or r[0] == "runtime":
+                continue
+            row("reseed after restore, %s: restore to the forwarded next, added (median)" % r[0],
+                "≤ 1 ms", "%+.0f µs (auto: %s)" % (float(m.group(1)), r[2]), "reseed off: %s" % r[1],
+                float(m.group(1)) <= 1000, "reseed-latency, " + provenance(rsd))
+    else:
+        row("reseed after restore (Node.js, Python)", "≤ 1 ms", "not recorded", "—", None, "—")
+
     table = "\n".join([
         "| figure (design.md §4) | budget | measured | baseline, same run | verdict | section, date, commit |",
         "|---|---|---|---|---|---|",
