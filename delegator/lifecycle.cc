@@ -542,7 +542,7 @@ Status Lifecycle::AfterRestore() {
 Status Lifecycle::Reseed() {
   if (channel_.reseed_client_count() == 0) return Status::Ok();
   SetStage("while reseeding");
-  const Clock::time_point start = Clock::now();
+  const TimeSource::SteadyTime start = clock_->Now();
   ReseedOutcome outcome;
   ANYSNAP_RETURN_IF_ERROR(channel_.RunReseed(start + options_.after_timeout, &outcome));
   auto join = [](const std::vector<std::string>& items) {
@@ -550,7 +550,7 @@ Status Lifecycle::Reseed() {
     for (const std::string& item : items) out += (out.empty() ? "" : "; ") + item;
     return out;
   };
-  Log().Info("reseeded after restore in " + FormatMillis(Clock::now() - start) + " ms: " +
+  Log().Info("reseeded after restore in " + FormatMillis(clock_->Now() - start) + " ms: " +
              (outcome.reseeded.empty() ? std::string("nothing") : join(outcome.reseeded)));
   if (outcome.not_reseeded.empty()) return Status::Ok();
   const std::string what = "not reseeded after restore: " + join(outcome.not_reseeded);
