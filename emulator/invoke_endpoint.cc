@@ -53,9 +53,8 @@ void InvokeEndpoint::Handle(HttpRequest& request, RequestBody& body, ResponseWri
   invoke.request_id = function_->NewRequestId();
   invoke.event = std::move(*event);
   if (invoke.event.empty()) invoke.event = "{}";  // as the emulator does for an empty body
-  if (const std::string* type = FindHeader(request.headers, "Content-Type")) {
-    invoke.content_type = *type;
-  }
+  // The caller's Content-Type stays here: invocation/next always says
+  // application/json, as Lambda and the emulator do.
   if (const std::string* context = FindHeader(request.headers, "X-Amz-Client-Context")) {
     // The Invoke API carries it in base64, the Runtime API as JSON.
     auto decoded = Base64Decode(TrimBlanks(*context));

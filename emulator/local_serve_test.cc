@@ -189,6 +189,19 @@ TEST(LocalServeTest, AnswersTheEmulatorsEndpointWithCurlAndInitsLazily) {
   EXPECT_EQ(other.out, "404");
 }
 
+TEST(LocalServeTest, NextAlwaysSaysApplicationJsonWhateverTheCallerSent) {
+  // Lambda and the emulator hand every event to the runtime as application/json;
+  // AWS's Python client parses the event only then. The fixture answers with the
+  // Content-Type its next carried, so the invoke's answer shows it.
+  PythonFunction fn;
+  Served served(fn.path(), kPython);
+  CurlReply form = served.Invoke(R"({"k":"v"})");  // curl's own form type
+  EXPECT_EQ(form.status, 200);
+  EXPECT_TRUE(HasHeader(form, "Content-Type: application/json")) << form.head;
+  CurlReply text = served.Invoke(R"({"k":"v"})", {"-H", "Content-Type: text/plain"});
+  EXPECT_TRUE(HasHeader(text, "Content-Type: application/json")) << text.head;
+}
+
 TEST(LocalServeTest, AFunctionErrorCarriesTheHeaderAndKeepsTheEnvironment) {
   PythonFunction fn;
   Served served(fn.path(), kPython);
