@@ -41,6 +41,16 @@ TEST(ExitStatusTest, DescribesExitsAndSignalsAsLambdaDoes) {
   EXPECT_EQ((ExitStatus{3, 0}).Describe(), "exit status 3");
   EXPECT_EQ((ExitStatus{-1, SIGKILL}).Describe(), "signal: killed");
   EXPECT_EQ((ExitStatus{-1, SIGSEGV}).Describe(), "signal: segmentation fault");
+  // Go's names, not strsignal(3)'s: they differ in case here.
+  EXPECT_EQ((ExitStatus{-1, SIGXCPU}).Describe(), "signal: CPU time limit exceeded");
+  EXPECT_EQ((ExitStatus{-1, SIGIO}).Describe(), "signal: I/O possible");
+  EXPECT_EQ((ExitStatus{-1, 34}).Describe(), "signal: signal 34");
+  EXPECT_EQ((ExitStatus{3, 0}).RuntimeExitReason(), "Runtime exited with error: exit status 3");
+  EXPECT_EQ((ExitStatus{-1, SIGKILL}).RuntimeExitReason(),
+            "Runtime exited with error: signal: killed");
+  EXPECT_EQ((ExitStatus{0, 0}).RuntimeExitReason(), "Runtime exited without providing a reason");
+  EXPECT_EQ(ExitStatus::FromWaitStatus(3 << 8).code, 3);
+  EXPECT_EQ(ExitStatus::FromWaitStatus(SIGKILL).signal, SIGKILL);
   EXPECT_EQ((ExitStatus{-1, SIGTERM}).ShellCode(), 128 + SIGTERM);
   EXPECT_TRUE((ExitStatus{0, 0}).success());
   EXPECT_FALSE((ExitStatus{-1, SIGTERM}).success());

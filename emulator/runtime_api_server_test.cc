@@ -362,7 +362,10 @@ TEST_F(RuntimeApiServerTest, BufferedLimitPassesExactlyAndRejectsMore) {
   InvocationResult res = second.get();
   EXPECT_EQ(res.kind, InvocationResult::Kind::kError);
   EXPECT_EQ(res.error_type, "Function.ResponseSizeTooLarge");
-  EXPECT_EQ(JsonFields(res.body)["errorType"], "Function.ResponseSizeTooLarge");
+  // Lambda's and the emulator's document, word for word, naming the limit in bytes.
+  EXPECT_EQ(res.body,
+            R"({"errorType":"Function.ResponseSizeTooLarge","errorMessage":"Response payload )"
+            R"(size exceeded maximum allowed payload size (6291556 bytes)."})");
   EXPECT_EQ(res.body_bytes, 7u * 1024 * 1024);
 
   // The invocation is over: the runtime carries on with the next one.

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -73,11 +74,63 @@ UniqueFd OpenPidFd(pid_t pid) {
 
 }  // namespace
 
+ExitStatus ExitStatus::FromWaitStatus(int wait_status) {
+  ExitStatus s;
+  if (WIFSIGNALED(wait_status)) {
+    s.signal = WTERMSIG(wait_status);
+  } else {
+    s.code = WEXITSTATUS(wait_status);
+  }
+  return s;
+}
+
 std::string ExitStatus::Describe() const {
   if (signal == 0) return "exit status " + std::to_string(code);
-  std::string name = ::strsignal(signal);
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return "signal: " + name;
+  // Go's syscall.Signal.String() on Linux, which differs from strsignal(3)
+  // in case ("CPU time limit exceeded", "I/O possible").
+  static constexpr std::array<std::string_view, 32> kGoNames = {
+      "",
+      "hangup",
+      "interrupt",
+      "quit",
+      "illegal instruction",
+      "trace/breakpoint trap",
+      "aborted",
+      "bus error",
+      "floating point exception",
+      "killed",
+      "user defined signal 1",
+      "segmentation fault",
+      "user defined signal 2",
+      "broken pipe",
+      "alarm clock",
+      "terminated",
+      "stack fault",
+      "child exited",
+      "continued",
+      "stopped (signal)",
+      "stopped",
+      "stopped (tty input)",
+      "stopped (tty output)",
+      "urgent I/O condition",
+      "CPU time limit exceeded",
+      "file size limit exceeded",
+      "virtual timer expired",
+      "profiling timer expired",
+      "window changed",
+      "I/O possible",
+      "power failure",
+      "bad system call",
+  };
+  if (signal > 0 && static_cast<size_t>(signal) < kGoNames.size()) {
+    return "signal: " + std::string(kGoNames[static_cast<size_t>(signal)]);
+  }
+  return "signal: signal " + std::to_string(signal);
+}
+
+std::string ExitStatus::RuntimeExitReason() const {
+  if (success()) return "Runtime exited without providing a reason";
+  return "Runtime exited with error: " + Describe();
 }
 
 std::optional<std::string> SearchPath(const std::string& name, const std::string& path) {
@@ -185,12 +238,7 @@ ExitStatus ChildProcess::Reap() {
   int raw = 0;
   while (::waitpid(pid_, &raw, 0) < 0 && errno == EINTR) {
   }
-  ExitStatus s;
-  if (WIFSIGNALED(raw)) {
-    s.signal = WTERMSIG(raw);
-  } else {
-    s.code = WEXITSTATUS(raw);
-  }
+  ExitStatus s = ExitStatus::FromWaitStatus(raw);
   status_ = s;
   return s;
 }

@@ -31,7 +31,7 @@ int Lines(const std::string& text) {
 // depends on how far the stream got when the wrapper saw the death: once the
 // stream has gone upstream, the platform sees it cut before its final chunk
 // (Runtime.TruncatedResponse, as Lambda reports a broken stream) and the bytes
-// sent so far reach the caller; before that, the wrapper posts
+// sent so far reach the caller; before that, the platform reports
 // Runtime.ExitError for the unanswered id. Either way the wrapper exits with
 // the runtime's status.
 TEST(FaultBlackBox, RuntimeDyingMidStreamFailsThatInvocation) {
@@ -54,15 +54,15 @@ TEST(FaultBlackBox, RuntimeDyingMidStreamFailsThatInvocation) {
       EXPECT_EQ(streamed, "part-1;");
     } else {
       EXPECT_EQ(r.error_type, "Runtime.ExitError") << r.body << fn.Stderr();
-      EXPECT_NE(r.body.find("exited with status 5 during invocation"), std::string::npos);
+      EXPECT_NE(r.body.find("Runtime exited with error: exit status 5"), std::string::npos);
       EXPECT_EQ(streamed, "");
     }
   }
 }
 
 // Defined: a runtime that dies with several invocations in flight (managed
-// instances) gets a Runtime.ExitError posted for every one of them; none is
-// left waiting.
+// instances) ends the wrapper with it, and the platform fails every one of
+// them with Runtime.ExitError; none is left waiting.
 TEST(FaultBlackBox, RuntimeDyingWithInvocationsInFlightFailsEachOne) {
   RuntimeApiServer::Options options;
   options.max_concurrency = 3;
@@ -87,13 +87,15 @@ TEST(FaultBlackBox, RuntimeDyingWithInvocationsInFlightFailsEachOne) {
   Invocation killer;
   killer.event = "{\"action\":\"exit\",\"status\":9}";
   all.push_back(fn.server().Invoke(killer));
+  // The wrapper ends with the runtime; the platform (here the harness) then
+  // fails every open invocation.
+  EXPECT_EQ(fn.Wait(), 9);
   for (auto& f : all) {
     ASSERT_EQ(f.wait_for(60s), std::future_status::ready) << fn.Stderr();
     InvocationResult r = f.get();
     EXPECT_EQ(r.kind, InvocationResult::Kind::kError);
     EXPECT_EQ(r.error_type, "Runtime.ExitError") << r.body;
   }
-  EXPECT_EQ(fn.Wait(), 9);
 }
 
 // Defined: with no Runtime API to talk to, the runtime's next gets 502

@@ -175,8 +175,9 @@ TEST(Lifecycle, RuntimeDyingWhilePrimingIsAnInitExitError) {
   SetUpSnapStart(fn);
   fn.Set("ANYSNAP_PRIME_EVENTS", WriteFile("prime-exit.json", R"([{"action":"exit","status":3}])"));
   fn.Start();
-  fn.ExpectEndedWithError(3, /*restore=*/false, "Runtime.ExitError",
-                          "exited with status 3 while priming round 1 of 1, event 1 of 1");
+  fn.ExpectEndedWithError(
+      3, /*restore=*/false, "Runtime.ExitError",
+      "Runtime exited with error: exit status 3 while priming round 1 of 1, event 1 of 1");
 }
 
 TEST(Lifecycle, BadPrimingFileIsAConfigurationError) {
@@ -391,7 +392,7 @@ TEST(Lifecycle, CrashAfterRestoreBeforeTheFirstNextIsARestoreError) {
                           std::chrono::seconds(30)));
   fn.server().Restore();
   fn.ExpectEndedWithError(128 + 9, /*restore=*/true, "Runtime.ExitError",
-                          "after restore, before its first invocation");
+                          "Runtime exited with error: signal: killed");
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "wrapper.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +14,7 @@
 #include <optional>
 
 #include "anysnap/ascii.h"
+#include "anysnap/child_process.h"
 #include "anysnap/log.h"
 #include "anysnap/runtime_api.h"
 #include "anysnap/upstream_client.h"
@@ -115,27 +119,43 @@ Status InstallReseed(const Config& config, InitType init_type,
   return Status::Ok();
 }
 
-// What to tell the Runtime API when the runtime host has ended.
+// What to tell the Runtime API when the runtime host has ended. Only what the
+// platform cannot know: that it died while anysnap held it (priming, hooks,
+// with the step), or after a restore before its first invocation. Any other
+// end (during init, during an invocation) the platform sees as the runtime's
+// own, because the wrapper ends the same way (EndAsTheRuntimeEnded), and
+// reports in its own words (`RequestId: <id> Error: Runtime exited with
+// error: exit status 3`), exactly as without the wrapper.
 void ReportRuntimeEnd(Delegator& delegator, int wait_status) {
   RuntimeProgress progress = delegator.progress();
-  std::string how = "runtime host " + DescribeWaitStatus(wait_status);
+  const std::string reason = ExitStatus::FromWaitStatus(wait_status).RuntimeExitReason();
+  auto post = [&](std::string_view path, const std::string& message) {
+    ReportRuntimeError(delegator.upstream(), path, kExitErrorType, message);
+  };
   if (!progress.next_called) {
-    if (!progress.init_error_reported) {
-      ReportRuntimeError(delegator.upstream(), kInitErrorPath, kExitErrorType,
-                         how + (progress.stage.empty() ? " before its first invocation/next"
-                                                       : " " + progress.stage));
+    if (!progress.init_error_reported && !progress.stage.empty()) {
+      post(kInitErrorPath, reason + " " + progress.stage);
     }
     return;
   }
-  if (progress.restoring) {
-    ReportRuntimeError(delegator.upstream(), kRestoreErrorPath, kExitErrorType,
-                       how + " after restore, before its first invocation");
-    return;
+  if (progress.restoring) post(kRestoreErrorPath, reason);
+}
+
+// Ends the wrapper as the runtime host ended: killed by the same signal (its
+// disposition reset, no core of the wrapper's), else with its exit status.
+int EndAsTheRuntimeEnded(int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    const int sig = WTERMSIG(wait_status);
+    struct rlimit no_core = {0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::signal(sig, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+    ::raise(sig);
   }
-  for (const std::string& id : progress.unanswered) {
-    ReportRuntimeError(delegator.upstream(), InvocationErrorPath(id), kExitErrorType,
-                       how + " during invocation " + id);
-  }
+  return ShellExitStatus(wait_status);
 }
 
 }  // namespace
@@ -354,7 +374,7 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   Log().Info("runtime host " + DescribeWaitStatus(wait_status));
   ReportRuntimeEnd(d, wait_status);
   d.Stop();
-  return ShellExitStatus(wait_status);
+  return EndAsTheRuntimeEnded(wait_status);
 }
 
 }  // namespace anysnap

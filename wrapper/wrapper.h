@@ -1,9 +1,11 @@
 // The exec wrapper's job, from argv and environment to an exit status:
 // validate the configuration, start the delegator, launch the runtime host
-// behind it, forward signals, and when the runtime host ends, report what the
-// Runtime API must hear about it and exit with its status.
+// behind it, forward signals, and when the runtime host ends, report what only
+// anysnap knows (an end while it held the runtime, or right after a restore)
+// and end the way the runtime host ended, so that the platform reports any
+// other end in its own words, as without the wrapper.
 //
-// Exit statuses: the runtime host's own (128+N when killed by signal N); 64
+// Exit statuses: the runtime host's own, or death by its signal; 64
 // after a before-snapshot failure (hooks, priming, restore/next), 65 after an
 // after-restore failure, the runtime host stopped in both cases; 126
 // when the runtime host cannot be executed, 127 when it does not exist; 78
@@ -53,7 +55,8 @@ Result<LifecycleOptions> LifecycleFromConfig(const Config& config, const EnvMap&
 // The runtime host's argv: the chained exec wrapper's words, then the runtime's.
 std::vector<std::string> RuntimeCommand(const Config& config);
 
-// Runs the wrapper; returns the process exit status. `argv` is the wrapper's
+// Runs the wrapper; returns the process exit status (a runtime host killed by
+// a signal makes it raise that signal on itself first). `argv` is the wrapper's
 // whole argv (argv[0] is the wrapper). Signals SIGTERM, SIGINT, SIGHUP,
 // SIGQUIT, SIGUSR1, SIGUSR2 and SIGCHLD must be blocked in every thread before
 // it is called (main does so before any thread exists).

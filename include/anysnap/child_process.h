@@ -30,10 +30,17 @@ struct ExitStatus {
   int code = -1;   // exit code, or -1 when killed by a signal
   int signal = 0;  // the signal that killed it, or 0
 
+  // How waitpid(2) reported it.
+  static ExitStatus FromWaitStatus(int wait_status);
+
   bool exited() const { return signal == 0; }
   bool success() const { return signal == 0 && code == 0; }
-  // "exit status 3" or "signal: killed", as Lambda's Runtime.ExitError says it.
+  // "exit status 3" or "signal: killed": Go's os/exec words (the signal's
+  // name as Go's syscall package spells it), which Lambda's platform prints.
   std::string Describe() const;
+  // Lambda's reason for a runtime that ended: "Runtime exited with error:
+  // exit status 3", or "Runtime exited without providing a reason" for 0.
+  std::string RuntimeExitReason() const;
   // The shell's convention: the code, or 128 + signal.
   int ShellCode() const { return signal != 0 ? 128 + signal : code; }
 };

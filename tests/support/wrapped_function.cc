@@ -10,6 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "anysnap/child_process.h"
+#include "anysnap/runtime_api.h"
+
 namespace anysnap {
 namespace testing {
 
@@ -34,7 +37,7 @@ WrappedFunction::WrappedFunction(RuntimeApiServer::Options options) : server_(op
 }
 
 WrappedFunction::~WrappedFunction() {
-  if (wrapper_.running()) {
+  if (!wait_status_ && wrapper_.running()) {
     wrapper_.Signal(SIGKILL);
     Wait();
   }
@@ -60,19 +63,28 @@ void WrappedFunction::Start(const std::string& interpreter) {
   ASSERT_TRUE(s.ok()) << s.message();
 }
 
-int WrappedFunction::Wait(std::chrono::seconds limit) {
+bool WrappedFunction::Ended() {
+  if (wait_status_) return true;
   int status = 0;
+  if (!wrapper_.TryReap(&status)) return false;
+  wait_status_ = status;
+  // The platform's words for a runtime process that ended.
+  server_.Abandon(kExitErrorType, ExitStatus::FromWaitStatus(status).RuntimeExitReason());
+  return true;
+}
+
+int WrappedFunction::Wait(std::chrono::seconds limit) {
   auto until = std::chrono::steady_clock::now() + limit;
-  while (!wrapper_.TryReap(&status)) {
+  while (!Ended()) {
     if (std::chrono::steady_clock::now() > until) {
       ADD_FAILURE() << "wrapper did not end; stderr:\n" << Stderr();
       wrapper_.Signal(SIGKILL);
-      while (!wrapper_.TryReap(&status)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      while (!Ended()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       return -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  return ShellExitStatus(status);
+  return ShellExitStatus(*wait_status_);
 }
 
 void WrappedFunction::ExpectEndedWithError(int exit_status, bool restore,
@@ -88,9 +100,13 @@ void WrappedFunction::ExpectEndedWithError(int exit_status, bool restore,
 InvocationResult WrappedFunction::Invoke(const std::string& event, Invocation inv) {
   inv.event = event;
   auto f = server_.Invoke(std::move(inv));
-  if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
-    ADD_FAILURE() << "invocation not answered; stderr:\n" << Stderr();
-    return {};
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (f.wait_for(std::chrono::milliseconds(2)) != std::future_status::ready) {
+    if (std::chrono::steady_clock::now() > until) {
+      ADD_FAILURE() << "invocation not answered; stderr:\n" << Stderr();
+      return {};
+    }
+    (void)Ended();
   }
   return f.get();
 }

@@ -6,6 +6,7 @@
 #define ANYSNAP_TESTS_SUPPORT_WRAPPED_FUNCTION_H_
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "anysnap/environment.h"
@@ -33,14 +34,20 @@ class WrappedFunction {
   // Starts the wrapper as Lambda's managed bootstrap would: wrapper + java argv.
   void Start(const std::string& interpreter = "/var/lang/bin/java");
   // Waits for the wrapper to end; returns its shell exit status (-1 and a
-  // test failure when it does not end within `limit`).
+  // test failure when it does not end within `limit`). Once it has ended,
+  // every invocation still open fails with Runtime.ExitError in Lambda's
+  // words, as the platform fails them when the runtime process ends.
   int Wait(std::chrono::seconds limit = std::chrono::seconds(60));
+  // How the wrapper ended, as waitpid(2) said it; only after Wait().
+  int wait_status() const { return wait_status_.value_or(-1); }
   // Waits for the wrapper to end with `exit_status`, having posted an error
   // of `error_type` whose message holds `text` to init/error (`restore`
   // false) or restore/error (`restore` true).
   void ExpectEndedWithError(int exit_status, bool restore, const std::string& error_type,
                             const std::string& text);
-  // Queues `event` and waits for its outcome (a test failure after 60 s).
+  // Queues `event` and waits for its outcome (a test failure after 60 s);
+  // when the wrapper ends meanwhile, the outcome is the platform's
+  // Runtime.ExitError (see Wait()).
   InvocationResult Invoke(const std::string& event, Invocation inv = {});
   // The wrapper's stderr so far.
   std::string Stderr() const;
@@ -49,8 +56,12 @@ class WrappedFunction {
   RuntimeProcess& wrapper() { return wrapper_; }
 
  private:
+  // Reaps the wrapper once it has ended and fails what is still open.
+  bool Ended();
+
   RuntimeApiServer server_;
   RuntimeProcess wrapper_;
+  std::optional<int> wait_status_;
   EnvMap env_;
   std::string stderr_path_;
   std::string launcher_;
