@@ -78,7 +78,7 @@ TEST_F(ConfigTest, DefaultsWithAnEmptyEnvironment) {
   EXPECT_EQ(c.audit, AuditMode::kOff);
   EXPECT_EQ(c.audit_fail_on,
             (Words{"random", "uuid", "connect", "listen", "timer", "clock", "fork"}));
-  EXPECT_EQ(c.audit_report, "/tmp/anysnap-audit.json");
+  EXPECT_EQ(c.audit_report, "");
   EXPECT_EQ(c.log_level, LogLevel::kInfo);
   EXPECT_EQ(c.log_format, LogFormat::kText);
   EXPECT_EQ(c.config_file, "");

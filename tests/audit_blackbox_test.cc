@@ -64,6 +64,24 @@ TEST(Audit, PythonConnectAndUrandomDuringInitAreReported) {
   EXPECT_NE(log.find("reconnect in an after-restore hook"), std::string::npos) << log;
 }
 
+TEST(Audit, WithoutAReportPathTheLogAloneCarriesTheReport) {
+  // No default file: locally the host's /tmp would be shared by every
+  // environment and every run.
+  Function fn(SnapStart());
+  fn.Set("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start");
+  fn.Set("ANYSNAP_AUDIT", "log");
+  fn.Set("ANYSNAP_RUNTIME", "python3 " + kFixtures + "/python/runtime.py");
+  fn.Set("INIT_HAZARDS", fn.server().address().ToString());
+  fn.Start();
+  EXPECT_EQ(fn.Invoke("x").body, "x");
+  std::string log = fn.Stderr();
+  EXPECT_NE(log.find("snapshot-safety audit at the first invocation/next: "), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("audit: connect: 1 call"), std::string::npos) << log;
+  EXPECT_EQ(log.find("; report: "), std::string::npos) << log;
+  EXPECT_EQ(log.find("cannot write the report"), std::string::npos) << log;
+}
+
 // Node.js draws from the kernel only to seed OpenSSL, at start: the runtime's
 // draw, never the function's. The id the function makes during init comes
 // from OpenSSL without a system call: no audit of system calls sees it.

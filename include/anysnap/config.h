@@ -144,8 +144,11 @@ struct Config {
   // "all"), spaces around items and empty items ignored, duplicates dropped, in
   // kAuditHazardKinds order. Default: all of them.
   std::vector<std::string> audit_fail_on{kAuditHazardKinds.begin(), kAuditHazardKinds.end()};
-  // ANYSNAP_AUDIT_REPORT: where the audit writes its JSON report.
-  std::string audit_report = "/tmp/anysnap-audit.json";
+  // ANYSNAP_AUDIT_REPORT: where the audit also writes its JSON report. Empty
+  // (the default): the log stream alone carries the report, as no default
+  // path would be the environment's own locally (the host's /tmp is shared by
+  // every environment and every run).
+  std::string audit_report;
   // ANYSNAP_RESEED: auto|strict|off (any case).
   ReseedMode reseed = ReseedMode::kAuto;
   // ANYSNAP_LOG_LEVEL (TRACE..FATAL or OFF, any case), else AWS_LAMBDA_LOG_LEVEL,
