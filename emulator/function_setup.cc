@@ -241,8 +241,8 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
             "the snapshot-safety audit (ANYSNAP_AUDIT=" + mode +
             ") runs in an init of its own before the checkpointed one, which runs unaudited "
             "(criu cannot checkpoint the audit's seccomp listener): one more init at start, "
-            "its report in the function's log and the file ANYSNAP_AUDIT_REPORT names "
-            "(/tmp/anysnap-audit.json); --env ANYSNAP_AUDIT=off leaves it out");
+            "its report in the function's log (and in the file ANYSNAP_AUDIT_REPORT names, "
+            "when set); --env ANYSNAP_AUDIT=off leaves it out");
       }
     }
     return Status::Ok();
