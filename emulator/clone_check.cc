@@ -51,9 +51,10 @@ std::string CloneCheckReport(const CloneCheckResult& r) {
            runs + ")\n";
   } else {
     const size_t n = r.fields.cloned.size();
-    out += std::to_string(n) + (n == 1 ? " field differs" : " fields differ") +
-           " between cold starts but repeat in every restore: values the snapshot cloned (" + runs +
-           ")\n";
+    out += std::to_string(n) +
+           (n == 1 ? " field differs between cold starts but repeats"
+                   : " fields differ between cold starts but repeat") +
+           " in every restore: values the snapshot cloned (" + runs + ")\n";
     for (const ClonedField& f : r.fields.cloned) out += "cloned  " + f.path + "  " + f.value + "\n";
   }
   for (const ClonedField& f : r.allowed)
