@@ -17,16 +17,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const packageDir = path.resolve(here, '../../samples/hooks/nodejs/anysnap-hooks');
 
 // A delegator's hook channel. `register`: the answer to the registration
-// ({status, body}); `phases`: the phases to hand out, one per poll, then
-// "done"; `brokenPolls`: how many polls to cut before answering one;
-// `holdPolls`: never answer a poll; `plainApi`: answer 404 to everything, as
-// the real Runtime API does. The
-// runtime's invocation/next is held until "done" has been sent (as the
-// delegator holds it), then answered.
+// ({status, body}); `unanswered`: never answer it; `phases`: the phases to
+// hand out, one per poll, then "done"; `brokenPolls`: how many polls to cut
+// before answering one; `holdPolls`: never answer a poll; `plainApi`: answer
+// 404 to everything, as the real Runtime API does. GET /anysnap-test/poll-open
+// (not among `events`) answers once a phase poll has arrived. The runtime's
+// invocation/next is held until "done" has been sent (as the delegator holds
+// it), then answered.
 class FakeChannel {
-  constructor({ register, registerDelayMs = 0, phases = [], brokenPolls = 0, holdPolls = false, plainApi = false } = {}) {
+  constructor({ register, unanswered = false, phases = [], brokenPolls = 0, holdPolls = false, plainApi = false } = {}) {
     this.register = register ?? { status: 201, body: { id: '7', phases } };
-    this.registerDelayMs = registerDelayMs;
+    this.unanswered = unanswered;
     this.phases = [...phases];
     this.brokenPolls = brokenPolls;
     this.holdPolls = holdPolls;
@@ -34,6 +35,8 @@ class FakeChannel {
     this.events = [];
     this.reports = [];
     this.heldNext = [];
+    this.pollOpen = false;
+    this.pollOpenWaiters = [];
     this.done = false;
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
@@ -52,19 +55,26 @@ class FakeChannel {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      this.events.push(`${req.method} ${req.url}`);
       const json = (status, value) => {
         res.writeHead(status, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(value));
       };
+      if (req.url === '/anysnap-test/poll-open') {
+        if (this.pollOpen) json(200, true);
+        else this.pollOpenWaiters.push(() => json(200, true));
+        return;
+      }
+      this.events.push(`${req.method} ${req.url}`);
       if (this.plainApi || !req.url.startsWith('/anysnap/v1/') && !req.url.endsWith('/invocation/next')) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('404 page not found');
       } else if (req.method === 'POST' && req.url === '/anysnap/v1/clients') {
         this.registration = JSON.parse(body);
-        if (this.registerDelayMs < 0) return; // never answered
-        setTimeout(() => json(this.register.status, this.register.body), this.registerDelayMs);
+        if (this.unanswered) return;
+        json(this.register.status, this.register.body);
       } else if (req.method === 'GET' && req.url === '/anysnap/v1/clients/7/phase') {
+        this.pollOpen = true;
+        for (const answer of this.pollOpenWaiters.splice(0)) answer();
         if (this.holdPolls) return;
         if (this.brokenPolls > 0) {
           this.brokenPolls--;
@@ -124,7 +134,8 @@ const prelude = `
 const hooks = require(${JSON.stringify(packageDir)});
 const http = require('http');
 const out = (line) => process.stdout.write(line + '\\n');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Resolves on a later turn of the event loop: an async hook that truly waits.
+const laterTurn = () => new Promise((r) => setImmediate(r));
 function waitForNext() {
   http.get('http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/2018-06-01/runtime/invocation/next',
     (res) => { res.resume(); res.on('end', () => out('next answered')); });
@@ -147,23 +158,34 @@ async function withChannel(options, fn) {
 
 describe('anysnap-hooks for Node.js', { concurrency: true }, () => {
   test('registration completes before the call returns, without an event loop turn', () =>
-    withChannel({ registerDelayMs: 400 }, async (channel, api) => {
-      const r = await runNode(
-        `${prelude}
-        let turned = false;
-        setImmediate(() => (turned = true));
-        const start = Date.now();
-        hooks.registerBeforeSnapshot(function first() {});
-        out(JSON.stringify({ ms: Date.now() - start, turned }));`,
-        { api },
-      );
+    withChannel(
+      { register: { status: 409, body: { errorType: 'Anysnap.TooLate', errorMessage: 'init has ended' } } },
+      async (channel, api) => {
+        // The answer's warning is written when the client has the answer: on
+        // stderr before the line written right after the call returned.
+        const r = await runNode(
+          `${prelude}
+          let turned = false;
+          setImmediate(() => (turned = true));
+          hooks.registerBeforeSnapshot(function first() {});
+          process.stderr.write('returned; event loop turned: ' + turned + '\\n');`,
+          { api },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.stderr.split('\n').filter(Boolean), [
+          'anysnap-hooks: before-snapshot hook first registered too late (409 Anysnap.TooLate: init has ended): it will never run',
+          'returned; event loop turned: false',
+        ]);
+        assert.deepEqual(channel.registration, { language: 'nodejs', pid: channel.registration.pid });
+        assert.ok(Number.isInteger(channel.registration.pid));
+      },
+    ));
+
+  test('an answer without phases: the client stops there and never polls', () =>
+    withChannel({}, async (channel, api) => {
+      const r = await runNode(`${prelude} hooks.registerBeforeSnapshot(function first() {}); out('loaded');`, { api });
       assert.equal(r.code, 0, r.stderr);
-      const { ms, turned } = JSON.parse(r.lines[0]);
-      assert.ok(ms >= 350, `returned after ${ms} ms`);
-      assert.equal(turned, false);
-      assert.deepEqual(channel.registration, { language: 'nodejs', pid: channel.registration.pid });
-      assert.ok(Number.isInteger(channel.registration.pid));
-      // No phases: the client stops there and never polls.
+      assert.deepEqual(r.lines, ['loaded']);
       assert.deepEqual(channel.events, ['POST /anysnap/v1/clients']);
       assert.deepEqual(warnings(r.stderr), []);
     }));
@@ -173,9 +195,9 @@ describe('anysnap-hooks for Node.js', { concurrency: true }, () => {
       const r = await runNode(
         `${prelude}
         hooks.registerBeforeSnapshot(function a() { out('a'); });
-        hooks.registerBeforeSnapshot(async function b() { out('b start'); await sleep(100); out('b end'); });
+        hooks.registerBeforeSnapshot(async function b() { out('b start'); await laterTurn(); out('b end'); });
         hooks.registerBeforeSnapshot(function c() { out('c'); });
-        hooks.registerAfterRestore(async function x() { await sleep(50); out('x'); });
+        hooks.registerAfterRestore(async function x() { await laterTurn(); out('x'); });
         hooks.registerAfterRestore(() => { out('y'); return Promise.resolve(); });
         waitForNext();`,
         { api },
@@ -204,7 +226,7 @@ describe('anysnap-hooks for Node.js', { concurrency: true }, () => {
         hooks.registerBeforeSnapshot(function a() { out('a'); });
         hooks.registerBeforeSnapshot(function closePool() { throw new PoolBusy('pool busy'); });
         hooks.registerBeforeSnapshot(function c() { out('c'); });
-        hooks.registerAfterRestore(async function reconnect() { await sleep(10); throw new TypeError('no host'); });
+        hooks.registerAfterRestore(async function reconnect() { await laterTurn(); throw new TypeError('no host'); });
         hooks.registerAfterRestore(function never() { out('never'); });
         waitForNext();`,
         { api },
@@ -239,9 +261,19 @@ describe('anysnap-hooks for Node.js', { concurrency: true }, () => {
 
   test('an open poll never keeps the process alive', () =>
     withChannel({ phases: ['after-restore'], holdPolls: true }, async (channel, api) => {
-      const r = await runNode(`${prelude} hooks.registerAfterRestore(function a() {}); out('loaded');`, { api });
+      // Once the poll is open, the process ends by itself.
+      const r = await runNode(
+        `${prelude}
+        hooks.registerAfterRestore(function a() {});
+        http.get('http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/anysnap-test/poll-open', (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => out('poll open: ' + body));
+        });`,
+        { api },
+      );
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(r.lines, ['loaded']);
+      assert.deepEqual(r.lines, ['poll open: true']);
       assert.deepEqual(channel.events, ['POST /anysnap/v1/clients', 'GET /anysnap/v1/clients/7/phase']);
     }));
 
@@ -303,7 +335,7 @@ describe('anysnap-hooks for Node.js', { concurrency: true }, () => {
     ));
 
   test('a registration left unanswered gives up after 5 s', () =>
-    withChannel({ registerDelayMs: -1 }, async (channel, api) => {
+    withChannel({ unanswered: true }, async (channel, api) => {
       const r = await runNode(`${prelude} hooks.registerBeforeSnapshot(function a() {}); out('loaded');`, { api });
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(r.lines, ['loaded']);

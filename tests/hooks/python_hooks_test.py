@@ -12,8 +12,8 @@ import socket
 import subprocess
 import sys
 import textwrap
+import signal
 import threading
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,23 +23,30 @@ MODULE_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "samples", "hooks",
 class FakeChannel:
     """A delegator's hook channel.
 
-    register: the answer to the registration, (status, body); phases: the
-    phases to hand out, one per poll, then "done"; broken_polls: how many
-    polls to cut before answering one; hold_polls: never answer a poll;
-    plain_api: answer 404 to everything, as the real Runtime API does. The
-    runtime's invocation/next is held until "done" has been sent (as the
+    register: the answer to the registration, (status, body); unanswered: never
+    answer it; probe_registration: before answering it, send the registering
+    process SIGUSR1 and wait for its GET /anysnap-test/probe?... (kept in
+    `probes`); phases: the phases to hand out, one per poll, then "done";
+    broken_polls: how many polls to cut before answering one; hold_polls: never
+    answer a poll; plain_api: answer 404 to everything, as the real Runtime API
+    does. GET /anysnap-test/poll-open answers once a phase poll has arrived.
+    The runtime's invocation/next is held until "done" has been sent (as the
     delegator holds it), then answered.
     """
 
-    def __init__(self, register=None, register_delay=0.0, phases=(), broken_polls=0,
-                 hold_polls=False, plain_api=False):
+    def __init__(self, register=None, unanswered=False, probe_registration=False, phases=(),
+                 broken_polls=0, hold_polls=False, plain_api=False):
         self.register = register or (201, {"id": "7", "phases": list(phases)})
-        self.register_delay = register_delay
+        self.unanswered = unanswered
+        self.probe_registration = probe_registration
         self.phases = list(phases)
         self.broken_polls = broken_polls
         self.hold_polls = hold_polls
         self.plain_api = plain_api
         self.events = []
+        self.probes = []
+        self.probed = threading.Event()
+        self.poll_open = threading.Event()
         self.reports = []
         self.registration = None
         self.done = threading.Event()
@@ -84,17 +91,26 @@ class FakeChannel:
 
     def handle(self, handler, body):
         method, path = handler.command, handler.path
+        if path.startswith("/anysnap-test/"):
+            self.handle_test_request(handler, path)
+            return
         self.events.append("%s %s" % (method, path))
         if self.plain_api or not (path.startswith("/anysnap/v1/") or path.endswith("/invocation/next")):
             self.reply(handler, 404, b"404 page not found", "text/plain")
         elif method == "POST" and path == "/anysnap/v1/clients":
             self.registration = json.loads(body)
-            if self.register_delay < 0:
-                self.stopping.wait()  # never answered
+            if self.unanswered:
+                self.stopping.wait()
                 return
-            time.sleep(self.register_delay)
+            if self.probe_registration:
+                try:
+                    os.kill(self.registration["pid"], signal.SIGUSR1)
+                    self.probed.wait(30)
+                except ProcessLookupError:
+                    pass  # gone already: there is no probe to wait for
             self.reply(handler, *self.register)
         elif method == "GET" and path == "/anysnap/v1/clients/7/phase":
+            self.poll_open.set()
             if self.hold_polls:
                 self.stopping.wait()
                 return
@@ -119,11 +135,22 @@ class FakeChannel:
         else:
             self.reply(handler, 404, {"errorType": "Anysnap.UnknownClient", "errorMessage": path})
 
+    def handle_test_request(self, handler, path):
+        """The test's own requests from the child, outside the channel's events."""
+        if path.startswith("/anysnap-test/probe?"):
+            self.probes.append(path.split("?", 1)[1])
+            self.probed.set()
+            self.reply(handler, 200, {})
+        elif path == "/anysnap-test/poll-open":
+            self.reply(handler, 200, self.poll_open.wait(30))
+        else:
+            self.reply(handler, 404, {})
+
 
 # A prelude for the child: the module, an `out` line printer, and
 # wait_for_next(), which asks for invocation/next as a runtime does.
 PRELUDE = """
-import http.client, os, sys, time
+import http.client, os, sys
 import anysnap_hooks as hooks
 
 def out(line):
@@ -154,14 +181,26 @@ def warnings(stderr):
 
 class PythonHooksTest(unittest.TestCase):
     def test_registration_completes_before_the_call_returns(self):
-        with FakeChannel(register_delay=0.4) as channel:
+        # The channel holds its answer until the child, signalled, has said
+        # from its signal handler whether it is still inside the call.
+        with FakeChannel(probe_registration=True) as channel:
             status, lines, stderr = run_python("""
-                start = time.monotonic()
+                import signal
+                registering = False
+                def probe(signum, frame):
+                    conn = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
+                    conn.request("GET", "/anysnap-test/probe?registering=%d" % registering)
+                    conn.getresponse().read()
+                    conn.close()
+                signal.signal(signal.SIGUSR1, probe)
+                registering = True
                 hooks.register_before_snapshot(lambda: None)
-                out(int((time.monotonic() - start) * 1000))
+                registering = False
+                out("returned")
                 """, channel.api)
         self.assertEqual(status, 0, stderr)
-        self.assertGreaterEqual(int(lines[0]), 350)
+        self.assertEqual(lines, ["returned"])
+        self.assertEqual(channel.probes, ["registering=1"])
         self.assertEqual(channel.registration["language"], "python")
         self.assertIsInstance(channel.registration["pid"], int)
         # No phases: the client stops there and never polls.
@@ -244,11 +283,13 @@ class PythonHooksTest(unittest.TestCase):
         with FakeChannel(phases=["after-restore"], hold_polls=True) as channel:
             status, lines, stderr = run_python("""
                 hooks.register_after_restore(out, "a")
-                time.sleep(0.2)  # the poll is open
-                out("loaded")
+                conn = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
+                conn.request("GET", "/anysnap-test/poll-open")
+                out("poll open: " + conn.getresponse().read().decode())
+                conn.close()
                 """, channel.api)
         self.assertEqual(status, 0, stderr)
-        self.assertEqual(lines, ["loaded"])
+        self.assertEqual(lines, ["poll open: true"])
         self.assertEqual(channel.events, ["POST /anysnap/v1/clients", "GET /anysnap/v1/clients/7/phase"])
 
     def test_a_plain_runtime_api_leaves_hooks_off_with_one_warning(self):
@@ -309,7 +350,7 @@ class PythonHooksTest(unittest.TestCase):
         self.assertEqual(channel.events, ["POST /anysnap/v1/clients"])
 
     def test_a_registration_left_unanswered_gives_up_after_5_s(self):
-        with FakeChannel(register_delay=-1) as channel:
+        with FakeChannel(unanswered=True) as channel:
             status, lines, stderr = run_python("""
                 hooks.register_before_snapshot(out, "a")
                 out("loaded")
