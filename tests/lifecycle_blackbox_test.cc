@@ -42,6 +42,22 @@ int IndexOf(const std::vector<RuntimeApiCall>& calls, const std::string& prefix)
   return -1;
 }
 
+// Whether a call starting with `first` came before one starting with
+// `second`. A call that never happened fails: it is not "before" anything.
+::testing::AssertionResult Before(const std::vector<RuntimeApiCall>& calls,
+                                  const std::string& first, const std::string& second) {
+  int a = IndexOf(calls, first);
+  int b = IndexOf(calls, second);
+  if (a < 0) return ::testing::AssertionFailure() << "no call \"" << first << "\"";
+  if (b < 0) return ::testing::AssertionFailure() << "no call \"" << second << "\"";
+  if (a >= b) {
+    return ::testing::AssertionFailure()
+           << "\"" << first << "\" (call " << a << ") is not before \"" << second << "\" (call "
+           << b << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 int Count(const std::vector<RuntimeApiCall>& calls, const std::string& prefix) {
   return static_cast<int>(std::count_if(calls.begin(), calls.end(), [&](const RuntimeApiCall& c) {
     return (c.method + " " + c.path).rfind(prefix, 0) == 0;
@@ -100,26 +116,27 @@ TEST(Lifecycle, HooksRunAroundRestoreNextInTheirOrder) {
   EXPECT_EQ(IndexOf(calls, kNext), -1) << "the held next went upstream before the snapshot";
   EXPECT_EQ(IndexOf(calls, Mark("a1")), -1);
   // Before-snapshot hooks: reverse registration order, all before restore/next.
-  EXPECT_LT(IndexOf(calls, Mark("b2")), IndexOf(calls, Mark("b1")));
-  EXPECT_LT(IndexOf(calls, Mark("b1")), IndexOf(calls, kRestoreNext));
+  EXPECT_TRUE(Before(calls, Mark("b2"), Mark("b1")));
+  EXPECT_TRUE(Before(calls, Mark("b1"), kRestoreNext));
 
   fn.server().Restore();
   EXPECT_EQ(fn.Invoke("after").body, "after");
   calls = fn.server().calls();
   // After-restore hooks: registration order, after restore/next answered,
   // before the held next is forwarded.
+  EXPECT_TRUE(Before(calls, kRestoreNext, Mark("a1")));
+  EXPECT_TRUE(Before(calls, Mark("a1"), Mark("a2")));
+  EXPECT_TRUE(Before(calls, Mark("a2"), kNext));
   int restore = IndexOf(calls, kRestoreNext);
-  EXPECT_LT(restore, IndexOf(calls, Mark("a1")));
-  EXPECT_LT(IndexOf(calls, Mark("a1")), IndexOf(calls, Mark("a2")));
-  EXPECT_LT(IndexOf(calls, Mark("a2")), IndexOf(calls, kNext));
-  EXPECT_LT(calls[static_cast<size_t>(restore)].answered,
-            calls[static_cast<size_t>(IndexOf(calls, Mark("a1")))].received);
+  int a1 = IndexOf(calls, Mark("a1"));
+  int b1 = IndexOf(calls, Mark("b1"));
+  int a2 = IndexOf(calls, Mark("a2"));
+  ASSERT_TRUE(restore >= 0 && a1 >= 0 && b1 >= 0 && a2 >= 0);
+  EXPECT_LT(calls[static_cast<size_t>(restore)].answered, calls[static_cast<size_t>(a1)].received);
   // Each hook saw its phase and the function's environment.
-  EXPECT_NE(calls[static_cast<size_t>(IndexOf(calls, Mark("b1")))].path.find(
-                "phase=before-snapshot&function=blackbox"),
+  EXPECT_NE(calls[static_cast<size_t>(b1)].path.find("phase=before-snapshot&function=blackbox"),
             std::string::npos);
-  EXPECT_NE(calls[static_cast<size_t>(IndexOf(calls, Mark("a2")))].path.find(
-                "phase=after-restore&function=blackbox"),
+  EXPECT_NE(calls[static_cast<size_t>(a2)].path.find("phase=after-restore&function=blackbox"),
             std::string::npos);
   // Hook output and phase timings are in the log.
   std::string log = fn.Stderr();
@@ -148,7 +165,7 @@ TEST(Lifecycle, PrimingServesEventsLocallyRoundAfterRound) {
   // Priming traffic never reaches the platform.
   EXPECT_EQ(Count(calls, "POST /2018-06-01/runtime/invocation/anysnap-prime"), 0);
   EXPECT_EQ(Count(calls, kNext), 2);  // the held one, then the one after the invoke
-  EXPECT_LT(IndexOf(calls, kRestoreNext), IndexOf(calls, kNext));
+  EXPECT_TRUE(Before(calls, kRestoreNext, kNext));
   std::string log = fn.Stderr();
   EXPECT_NE(log.find("priming round 3 of 3: 2 events in"), std::string::npos) << log;
   EXPECT_NE(log.find("priming done; ms per round:"), std::string::npos) << log;
@@ -223,7 +240,7 @@ TEST(Lifecycle, FailingAfterHookReportsRestoreErrorAnd65) {
       "after-restore hook \\\"" + kMark + " broken 2\\\" failed: exit status 2");
   EXPECT_FALSE(fn.server().init_error().has_value());
   auto calls = fn.server().calls();
-  EXPECT_LT(IndexOf(calls, kRestoreNext), IndexOf(calls, Mark("ok")));
+  EXPECT_TRUE(Before(calls, kRestoreNext, Mark("ok")));
   EXPECT_EQ(IndexOf(calls, kNext), -1) << "the held next went upstream after a failed restore";
 }
 
@@ -245,7 +262,7 @@ TEST(Lifecycle, NativeRestoreNextRuntimeWorksUnchanged) {
   EXPECT_EQ(fn.Invoke("native").body, "native");
   auto calls = fn.server().calls();
   EXPECT_EQ(Count(calls, kRestoreNext), 1);
-  EXPECT_LT(IndexOf(calls, kRestoreNext), IndexOf(calls, kNext));
+  EXPECT_TRUE(Before(calls, kRestoreNext, kNext));
 }
 
 TEST(Lifecycle, NativeRestoreNextGetsAnysnapHooksAroundIt) {
@@ -264,9 +281,9 @@ TEST(Lifecycle, NativeRestoreNextGetsAnysnapHooksAroundIt) {
   EXPECT_EQ(fn.Invoke("native").body, "native");
   auto calls = fn.server().calls();
   EXPECT_EQ(Count(calls, kRestoreNext), 1);
-  EXPECT_LT(IndexOf(calls, Mark("before")), IndexOf(calls, kRestoreNext));
-  EXPECT_LT(IndexOf(calls, kRestoreNext), IndexOf(calls, Mark("after")));
-  EXPECT_LT(IndexOf(calls, Mark("after")), IndexOf(calls, kNext));
+  EXPECT_TRUE(Before(calls, Mark("before"), kRestoreNext));
+  EXPECT_TRUE(Before(calls, kRestoreNext, Mark("after")));
+  EXPECT_TRUE(Before(calls, Mark("after"), kNext));
   EXPECT_NE(fn.Stderr().find("fixture: restore/next answered 200"), std::string::npos);
 }
 
@@ -374,7 +391,7 @@ TEST(Lifecycle, ProvisionedConcurrencyRunsBeforeHooksWhenAskedTo) {
   fn.Start();
   EXPECT_EQ(fn.Invoke("pc").body, "pc");
   auto calls = fn.server().calls();
-  EXPECT_LT(IndexOf(calls, Mark("before")), IndexOf(calls, kNext));
+  EXPECT_TRUE(Before(calls, Mark("before"), kNext));
   EXPECT_EQ(IndexOf(calls, kRestoreNext), -1);
   EXPECT_EQ(IndexOf(calls, Mark("after")), -1);
 }

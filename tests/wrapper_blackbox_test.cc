@@ -1,18 +1,27 @@
 // Black-box tests of the built anysnap-wrapper: real runtimes (bash with curl,
 // Python's standard library, Node.js with AWS's aws-lambda-ric) run under it
 // against the project's Runtime API server over loopback.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <rapidjson/document.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
+#include <mutex>
+#include <regex>
+#include <set>
 #include <sstream>
-#include <thread>
 
 #include "anysnap/base64.h"
+#include "anysnap/unique_fd.h"
 #include "http_test_client.h"
 #include "runtime_api_server.h"
 #include "runtime_process.h"
@@ -296,37 +305,205 @@ TEST(WrapperBlackBox, ChainRunsTheRuntimeThroughAnotherWrapper) {
   EXPECT_EQ(fn.Invoke("{\"action\":\"env\",\"name\":\"CHAINED_WITH\"}").body, "--tag|two words");
 }
 
-TEST(WrapperBlackBox, SignalsReachTheRuntimeAndWrapperDeathTakesItDown) {
+TEST(WrapperBlackBox, WrapperDeathTakesTheRuntimeDown) {
   Function fn;
   fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Set("KEEP_RUNNING", "1");  // losing its Runtime API does not end it
   fn.Start();
   pid_t runtime_pid = std::stoi(fn.Invoke("{\"action\":\"pid\"}").body);
   ASSERT_GT(runtime_pid, 0);
+  // A descriptor of the runtime host, taken while it surely runs: it becomes
+  // readable when the process ends.
+  UniqueFd runtime(static_cast<int>(::syscall(SYS_pidfd_open, runtime_pid, 0)));
+  ASSERT_TRUE(runtime.valid()) << std::strerror(errno);
   fn.wrapper().Signal(SIGKILL);
   EXPECT_EQ(fn.Wait(), 128 + SIGKILL);
-  bool gone = false;
-  for (int i = 0; i < 5000 && !gone; ++i) {
-    gone = ::kill(runtime_pid, 0) != 0;
-    std::ifstream stat("/proc/" + std::to_string(runtime_pid) + "/stat");
-    std::string s;
-    std::getline(stat, s);
-    gone = gone || s.find(") Z") != std::string::npos;
-    if (!gone) std::this_thread::sleep_for(1ms);
+  pollfd ended{runtime.get(), POLLIN, 0};
+  if (::poll(&ended, 1, 60'000) != 1) {
+    ADD_FAILURE() << "runtime host outlived the wrapper";
+    ::kill(runtime_pid, SIGKILL);
   }
-  EXPECT_TRUE(gone) << "runtime host outlived the wrapper";
 }
 
-TEST(WrapperBlackBox, SigintIsForwardedAndItsStatusReturned) {
+TEST(WrapperBlackBox, TelemetryDescriptorArrivesOpenInTheRuntime) {
+  // A pipe whose write end the wrapper inherits, as Lambda hands it the
+  // telemetry descriptor; the read end stays with the test.
+  int ends[2];
+  ASSERT_EQ(::pipe(ends), 0);
+  UniqueFd read_end(ends[0]);
+  UniqueFd write_end(ends[1]);
+  ASSERT_EQ(::fcntl(read_end.get(), F_SETFD, FD_CLOEXEC), 0);
+  struct stat pipe_stat;
+  ASSERT_EQ(::fstat(read_end.get(), &pipe_stat), 0);
   Function fn;
   fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Set("_LAMBDA_TELEMETRY_LOG_FD", std::to_string(write_end.get()));
   fn.Start();
-  ASSERT_EQ(fn.Invoke("{\"warm\":1}").body, "{\"warm\":1}");
-  fn.wrapper().Signal(SIGINT);
-  // Python turns SIGINT into KeyboardInterrupt in the main thread: exit 1... or
-  // dies by the signal; either way the wrapper returns what the runtime did.
-  int status = fn.Wait();
-  EXPECT_TRUE(status == 1 || status == 128 + SIGINT || status == 130) << status;
+  const int fd = write_end.get();
+  write_end.Reset();  // the wrapper's copy and the runtime's are the only ones left
+  InvocationResult r = fn.Invoke(R"({"action":"telemetry"})");
+  rapidjson::Document report;
+  report.Parse(r.body.c_str());
+  ASSERT_TRUE(report.IsObject()) << r.body << fn.Stderr();
+  EXPECT_EQ(report["fd"].GetInt(), fd) << r.body;
+  ASSERT_TRUE(report["open"].GetBool()) << r.body;
+  // The same pipe the test made, not some other descriptor under that number.
+  EXPECT_EQ(std::string(report["target"].GetString()),
+            "pipe:[" + std::to_string(pipe_stat.st_ino) + "]");
+  // What the runtime wrote through it arrives at the other end.
+  const std::string expected = "telemetry from the runtime\n";
+  std::string got;
+  char buf[256];
+  while (got.size() < expected.size()) {
+    ssize_t n = ::read(read_end.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    ASSERT_GT(n, 0) << "the pipe closed after \"" << got << "\"";
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(got, expected);
 }
+
+// The wrapper's log lines (stderr) of a run of a runtime that writes none of
+// its own: one invocation, then SIGTERM.
+std::string LogOfOneRun(Function& fn) {
+  fn.Set("ANYSNAP_RUNTIME", kBin + "/../tests/anysnap-plain-runtime");
+  // A setting without effect: one WARN line from the configuration.
+  fn.Set("ANYSNAP_AUDIT_REPORT", ::testing::TempDir() + "/unused-audit-report.json");
+  fn.Start();
+  EXPECT_EQ(fn.Invoke("{\"n\":1}").body, "{\"n\":1}") << fn.Stderr();
+  fn.wrapper().Signal(SIGTERM);
+  EXPECT_EQ(fn.Wait(), 128 + SIGTERM) << fn.Stderr();
+  return fn.Stderr();
+}
+
+const std::string kWarnMessage = "ANYSNAP_AUDIT_REPORT has no effect while ANYSNAP_AUDIT is off";
+const std::string kInfoMessage = "runtime host " + kBin + "/../tests/anysnap-plain-runtime started";
+const std::string kDebugMessage = "forwarding Terminated to the runtime host";
+
+struct LogLine {
+  std::string level;
+  std::string message;
+};
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Each line of `text` parsed as a Lambda-style JSON log line: an object of
+// exactly timestamp (ISO 8601 UTC, milliseconds), level, component and
+// message. A line that is not one is a test failure.
+std::vector<LogLine> JsonLogLines(const std::string& text) {
+  static const std::regex kTimestamp(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+  std::vector<LogLine> out;
+  for (const std::string& line : Lines(text)) {
+    rapidjson::Document doc;
+    doc.Parse(line.c_str());
+    if (doc.HasParseError() || !doc.IsObject() || doc.MemberCount() != 4 ||
+        !doc.HasMember("timestamp") || !doc["timestamp"].IsString() || !doc.HasMember("level") ||
+        !doc["level"].IsString() || !doc.HasMember("component") || !doc["component"].IsString() ||
+        !doc.HasMember("message") || !doc["message"].IsString()) {
+      ADD_FAILURE() << "not a JSON log line: " << line;
+      continue;
+    }
+    EXPECT_TRUE(std::regex_match(doc["timestamp"].GetString(), kTimestamp)) << line;
+    EXPECT_STREQ(doc["component"].GetString(), "anysnap-wrapper") << line;
+    out.push_back({doc["level"].GetString(), doc["message"].GetString()});
+  }
+  return out;
+}
+
+// The level of the first line whose message starts with `message`, or "".
+std::string LevelOf(const std::vector<LogLine>& lines, const std::string& message) {
+  for (const auto& l : lines) {
+    if (l.message.rfind(message, 0) == 0) return l.level;
+  }
+  return "";
+}
+
+std::set<std::string> Levels(const std::vector<LogLine>& lines) {
+  std::set<std::string> levels;
+  for (const auto& l : lines) levels.insert(l.level);
+  return levels;
+}
+
+TEST(WrapperLog, JsonFormatWritesEveryLineAsAJsonObject) {
+  Function fn;
+  fn.Set("ANYSNAP_LOG_FORMAT", "json");
+  fn.Set("ANYSNAP_LOG_LEVEL", "debug");
+  std::string log = LogOfOneRun(fn);
+  auto lines = JsonLogLines(log);
+  EXPECT_EQ(lines.size(), Lines(log).size()) << log;
+  EXPECT_EQ(LevelOf(lines, kWarnMessage), "WARN") << log;
+  EXPECT_EQ(LevelOf(lines, kInfoMessage), "INFO") << log;
+  EXPECT_EQ(LevelOf(lines, kDebugMessage), "DEBUG") << log;
+}
+
+TEST(WrapperLog, LevelLeavesOutTheLinesBelowIt) {
+  Function fn;
+  fn.Set("ANYSNAP_LOG_FORMAT", "json");
+  fn.Set("ANYSNAP_LOG_LEVEL", "warn");
+  std::string log = LogOfOneRun(fn);
+  auto lines = JsonLogLines(log);
+  EXPECT_EQ(LevelOf(lines, kWarnMessage), "WARN") << log;
+  EXPECT_EQ(Levels(lines), std::set<std::string>{"WARN"}) << log;
+}
+
+TEST(WrapperLog, LambdaLogSettingsApplyWhenAnysnapHasNone) {
+  Function fn;
+  fn.Set("AWS_LAMBDA_LOG_FORMAT", "JSON");
+  fn.Set("AWS_LAMBDA_LOG_LEVEL", "DEBUG");
+  std::string log = LogOfOneRun(fn);
+  auto lines = JsonLogLines(log);
+  EXPECT_EQ(LevelOf(lines, kDebugMessage), "DEBUG") << log;
+  EXPECT_EQ(LevelOf(lines, kWarnMessage), "WARN") << log;
+}
+
+TEST(WrapperLog, AnysnapLogSettingsOverrideLambdas) {
+  Function fn;
+  fn.Set("AWS_LAMBDA_LOG_FORMAT", "JSON");
+  fn.Set("AWS_LAMBDA_LOG_LEVEL", "ERROR");
+  fn.Set("ANYSNAP_LOG_FORMAT", "text");
+  fn.Set("ANYSNAP_LOG_LEVEL", "info");
+  std::string log = LogOfOneRun(fn);
+  // Text lines: "anysnap-wrapper LEVEL message"; INFO kept, DEBUG left out.
+  EXPECT_NE(log.find("anysnap-wrapper WARN " + kWarnMessage + "\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("anysnap-wrapper INFO " + kInfoMessage), std::string::npos) << log;
+  EXPECT_EQ(log.find(kDebugMessage), std::string::npos) << log;
+  for (const std::string& line : Lines(log))
+    EXPECT_EQ(line.rfind("anysnap-wrapper ", 0), 0u) << line;
+}
+
+// SIGTERM and SIGINT sent to the wrapper reach the runtime host from the
+// wrapper (its parent), which records them before dying by them; the wrapper
+// then ends with the runtime's status.
+class ForwardedSignal : public ::testing::TestWithParam<int> {};
+
+TEST_P(ForwardedSignal, ReachesTheRuntimeFromTheWrapperAndItsStatusIsReturned) {
+  const int sig = GetParam();
+  const std::string record = ::testing::TempDir() + "/signal-record-" + std::to_string(::getpid()) +
+                             "-" + std::to_string(sig);
+  std::remove(record.c_str());
+  Function fn;
+  fn.Set("ANYSNAP_RUNTIME", PythonRuntime());
+  fn.Set("SIGNAL_RECORD", record);
+  fn.Start();
+  // Answered: the runtime host is past its init, its signal mask in place.
+  ASSERT_EQ(fn.Invoke("{\"warm\":1}").body, "{\"warm\":1}");
+  fn.wrapper().Signal(sig);
+  EXPECT_EQ(fn.Wait(), 128 + sig) << fn.Stderr();
+  std::ifstream in(record);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "SIG" + std::string(sigabbrev_np(sig)) + " from parent") << fn.Stderr();
+}
+
+INSTANTIATE_TEST_SUITE_P(WrapperBlackBox, ForwardedSignal, ::testing::Values(SIGTERM, SIGINT),
+                         [](const auto& info) {
+                           return "SIG" + std::string(sigabbrev_np(info.param));
+                         });
 
 }  // namespace
 }  // namespace anysnap
