@@ -16,9 +16,11 @@
 // the upstream half-closes after each, so a pooled connection is always dead
 // by the time the next request takes it.
 //
-// Nothing may crash, and nothing may hang: an exchange that has not ended
-// after kExchangeBound is a finding (abort), since its threads would carry it
-// into the next input. Every request the delegator forwards must parse, to its
+// Nothing may crash, and nothing may hang. Every wait here is on an event (a
+// byte, an end of stream, a connection served), never on the clock: an
+// exchange that does not end hangs the input, which libFuzzer's -timeout
+// (scripts/fuzz.sh) reports as a finding with the input kept, however slow
+// the machine. Every request the delegator forwards must parse, to its
 // end, with the http_parser that accepted it from the runtime: one that does
 // not would be framed differently upstream. After each input a well-formed
 // next must still get its 200 through.
@@ -29,7 +31,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -46,21 +47,9 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr std::string_view kAnswerMark = "\n--answer--\n";
 constexpr std::string_view kEarlyAnswerMark = "\n--early answer--\n";
 
-// How long one exchange through the delegator may take, and how long the
-// upstream may stay busy after it. Far above what a sane exchange needs
-// (under a millisecond; 30 ms for 200 pipelined requests), far below
-// libFuzzer's -timeout.
-constexpr std::chrono::milliseconds kExchangeBound{2000};
-// How long the upstream waits for the next byte. While it reads a request
-// the delegator sends without pause, so a silence this long means the request
-// never ends (a finding); while it drains, it bounds a connection the
-// delegator keeps in its pool, which Settle() closes anyway.
-constexpr int kSilenceMs = 1000;
 // How much of the delegator's answer the runtime keeps (for the check).
 constexpr size_t kKeptAnswerBytes = 64 * 1024;
 
@@ -76,19 +65,10 @@ constexpr std::string_view kEventAnswer =
   std::abort();
 }
 
-int MillisLeft(Clock::time_point deadline) {
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
-}
-
-// Reads what `fd` has within kSilenceMs: >0 bytes, 0 at the end of the
-// stream (or a reset), -1 on silence.
-ssize_t ReadWithin(int fd, char* buf, size_t cap) {
+// Reads what `fd` has once it has something: >0 bytes, 0 at the end of the
+// stream (or a reset).
+ssize_t ReadSome(int fd, char* buf, size_t cap) {
   for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    int ready = ::poll(&p, 1, kSilenceMs);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return -1;
     ssize_t n = ::recv(fd, buf, cap, 0);
     if (n < 0 && errno == EINTR) continue;
     return n < 0 ? 0 : n;
@@ -113,8 +93,9 @@ std::string Printable(std::string_view bytes) {
 // Reads the request the delegator forwards, until http_parser finds it
 // complete or the delegator closes (a request cut short: its runtime's body
 // broke off). The delegator builds the request from one that HttpServer's
-// http_parser accepted, so one the same parser rejects or sees no end of is
-// a finding: an upstream would frame it differently than the delegator did.
+// http_parser accepted, so one the same parser rejects is a finding (and one
+// it sees no end of hangs the input, also a finding): an upstream would
+// frame it differently than the delegator did.
 void ReadRequest(int fd) {
   static const http_parser_settings settings = [] {
     http_parser_settings s;
@@ -133,12 +114,8 @@ void ReadRequest(int fd) {
   std::string seen;  // the start of the request, for a message
   char buf[16 * 1024];
   while (!complete) {
-    ssize_t n = ReadWithin(fd, buf, sizeof(buf));
+    ssize_t n = ReadSome(fd, buf, sizeof(buf));
     if (n == 0) return;
-    if (n < 0) {
-      Die("the upstream saw no end of the request the delegator forwarded after " +
-          std::to_string(kSilenceMs) + " ms: " + Printable(seen));
-    }
     if (seen.size() < 512) seen.append(buf, std::min<size_t>(static_cast<size_t>(n), 512));
     http_parser_execute(&parser, &settings, buf, static_cast<size_t>(n));
     http_errno err = HTTP_PARSER_ERRNO(&parser);
@@ -154,11 +131,11 @@ void ReadRequest(int fd) {
   }
 }
 
-// A raw HTTP/1.1 upstream serving one connection at a time: reads the
-// forwarded request (unless the answer is early), writes the current answer,
-// half-closes, and then reads whatever still comes until the delegator closes
-// (or kSilenceMs pass), so that closing never resets an answer the delegator
-// has not read yet.
+// A raw HTTP/1.1 upstream serving each connection on a thread of its own:
+// reads the forwarded request (unless the answer is early), writes the
+// current answer, half-closes, and then reads whatever still comes until the
+// delegator closes (a pooled connection: at Settle()), so that closing never
+// resets an answer the delegator has not read yet.
 class FakeUpstream {
  public:
   FakeUpstream() {
@@ -181,16 +158,15 @@ class FakeUpstream {
   }
 
   // Waits until no connection is being served or waiting to be accepted.
-  // Returns false if that has not happened by `deadline`.
-  bool WaitIdle(Clock::time_point deadline) {
+  void WaitIdle() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       // A queued connection makes the listening socket readable; the accept
-      // thread marks itself serving before it takes one off the queue.
+      // thread counts it as served (under mu_) before it takes it off the
+      // queue, and notifies when it has been served, so no wake-up is lost.
       pollfd p{listen_fd_.get(), POLLIN, 0};
-      if (!serving_ && ::poll(&p, 1, 0) == 0) return true;
-      if (Clock::now() >= deadline) return false;
-      idle_.wait_for(lock, std::chrono::milliseconds(1));
+      if (serving_ == 0 && ::poll(&p, 1, 0) == 0) return;
+      idle_.wait(lock);
     }
   }
 
@@ -203,18 +179,18 @@ class FakeUpstream {
       bool early;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        serving_ = true;
+        ++serving_;
         answer = answer_;
         early = early_;
       }
       anysnap::UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (fd.valid()) Serve(fd.get(), answer, early);
-      fd.Reset();
-      {
+      std::thread([this, fd = std::move(fd), answer = std::move(answer), early]() mutable {
+        if (fd.valid()) Serve(fd.get(), answer, early);
+        fd.Reset();
         std::lock_guard<std::mutex> lock(mu_);
-        serving_ = false;
-      }
-      idle_.notify_all();
+        --serving_;
+        idle_.notify_all();
+      }).detach();
     }
   }
 
@@ -223,7 +199,7 @@ class FakeUpstream {
     (void)anysnap::SendAll(fd, answer);  // the delegator may have gone already
     ::shutdown(fd, SHUT_WR);
     char sink[16 * 1024];
-    while (ReadWithin(fd, sink, sizeof(sink)) > 0) {
+    while (ReadSome(fd, sink, sizeof(sink)) > 0) {
     }
   }
 
@@ -231,9 +207,9 @@ class FakeUpstream {
   anysnap::HostPort address_;
   std::mutex mu_;
   std::condition_variable idle_;
-  std::string answer_;    // guarded by mu_
-  bool early_ = false;    // guarded by mu_
-  bool serving_ = false;  // guarded by mu_
+  std::string answer_;  // guarded by mu_
+  bool early_ = false;  // guarded by mu_
+  int serving_ = 0;     // connections accepted and not yet served; guarded by mu_
 };
 
 // Sends `request` to the delegator as a runtime would, half-closes, and returns
@@ -245,7 +221,6 @@ std::string Exchange(const anysnap::HostPort& delegator, std::string_view reques
   if (!fd.ok()) Die("the delegator no longer accepts: " + fd.status().message());
   const int s = fd->get();
   ::fcntl(s, F_SETFL, ::fcntl(s, F_GETFL) | O_NONBLOCK);
-  const Clock::time_point deadline = Clock::now() + kExchangeBound;
   std::string answer;
   size_t sent = 0;
   bool half_closed = false;
@@ -256,13 +231,8 @@ std::string Exchange(const anysnap::HostPort& delegator, std::string_view reques
       half_closed = true;
     }
     pollfd p{s, static_cast<short>(POLLIN | (half_closed ? 0 : POLLOUT)), 0};
-    int ready = ::poll(&p, 1, MillisLeft(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) {
-      Die("the delegator did not end an exchange within " + std::to_string(kExchangeBound.count()) +
-          " ms (" + std::to_string(sent) + " of " + std::to_string(request.size()) +
-          " request bytes sent, " + std::to_string(answer.size()) + " answer bytes read)");
-    }
+    int ready = ::poll(&p, 1, -1);
+    if (ready < 0) continue;  // EINTR
     if ((p.revents & POLLOUT) != 0) {
       ssize_t n = ::send(s, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
       if (n > 0) sent += static_cast<size_t>(n);
@@ -290,9 +260,7 @@ struct Rig {
 // the same state whatever this one left, and the upstream has finished.
 void Settle(const Rig& rig) {
   rig.delegator->upstream().DropConnections();
-  if (!rig.upstream->WaitIdle(Clock::now() + kExchangeBound))
-    Die("the upstream was still busy " + std::to_string(kExchangeBound.count()) +
-        " ms after the exchange ended");
+  rig.upstream->WaitIdle();
 }
 
 // A well-formed next and its event cross the delegator intact.

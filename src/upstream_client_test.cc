@@ -755,7 +755,9 @@ TEST(UpstreamClientTest, LargeBodyIsSentAsItArrivesWithItsLength) {
 TEST(UpstreamClientTest, EarlyAnswerToALargeBodyReachesTheRuntimeAndEndsTheSending) {
   // Like the Runtime API refusing a response over 6 MB: it answers 413 after
   // the head and stops reading.
-  RawUpstream upstream([](int fd, int) {
+  std::promise<void> exchange_over;
+  std::shared_future<void> over = exchange_over.get_future().share();
+  RawUpstream upstream([over](int fd, int) {
     char buf[4096];
     std::string got;
     while (got.find("\r\n\r\n") == std::string::npos) {
@@ -764,15 +766,16 @@ TEST(UpstreamClientTest, EarlyAnswerToALargeBodyReachesTheRuntimeAndEndsTheSendi
       got.append(buf, static_cast<size_t>(n));
     }
     Send(fd, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 8\r\n\r\ntoo big!");
-    // Keeps the connection open without reading: only the early answer can
-    // end the exchange.
-    std::this_thread::sleep_for(2s);
+    // Keeps the connection open without reading until the exchange is over:
+    // only the early answer can end it.
+    over.wait();
   });
   UpstreamClient client(upstream.address());
   RecordingWriter out;
   const std::string big(64 * 1024 * 1024, 'x');
   StringBody body(big);
   ForwardOutcome o = client.Forward(Request("POST", "/huge", {}, big.size()), body, out);
+  exchange_over.set_value();
   EXPECT_EQ(o.status, 413);
   EXPECT_EQ(out.status, 413);
   EXPECT_EQ(out.body, "too big!");

@@ -12,11 +12,11 @@
 #include <fcntl.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <fstream>
+#include <condition_variable>
 #include <future>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "anysnap/log.h"
@@ -38,32 +38,52 @@ using testing::TestResponse;
 
 const std::string kNextPath = "/2018-06-01/runtime/invocation/next";
 
-// The delegator's log lines go to a file the test reads back.
+// The delegator's log lines go through a pipe to a thread of the test, which
+// keeps them and wakes whoever waits for one.
 class LogCapture {
  public:
-  LogCapture() : path_(::testing::TempDir() + "/fault-log-" + std::to_string(::getpid())) {
-    fd_ = UniqueFd(::open(path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0644));
-    Log().Configure("delegator", LogLevel::kInfo, LogFormat::kText, fd_.get());
+  LogCapture() {
+    int ends[2];
+    EXPECT_EQ(::pipe2(ends, O_CLOEXEC), 0);
+    read_end_ = UniqueFd(ends[0]);
+    write_end_ = UniqueFd(ends[1]);
+    reader_ = std::thread([this] { Read(); });
+    Log().Configure("delegator", LogLevel::kInfo, LogFormat::kText, write_end_.get());
   }
-  ~LogCapture() { Log().Configure("delegator", LogLevel::kInfo, LogFormat::kText, 2); }
+  ~LogCapture() {
+    Log().Configure("delegator", LogLevel::kInfo, LogFormat::kText, 2);
+    write_end_.Reset();  // the reader sees the end of the stream
+    reader_.join();
+  }
   std::string text() const {
-    std::ifstream in(path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
   }
   // Waits for a line holding `needle` (log lines may trail the answer).
   bool WaitFor(const std::string& needle) const {
-    for (int i = 0; i < 5000; ++i) {
-      if (text().find(needle) != std::string::npos) return true;
-      std::this_thread::sleep_for(1ms);
-    }
-    return false;
+    std::unique_lock<std::mutex> lock(mu_);
+    return written_.wait_for(lock, 60s, [&] { return text_.find(needle) != std::string::npos; });
   }
 
  private:
-  std::string path_;
-  UniqueFd fd_;
+  void Read() {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(read_end_.get(), buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      text_.append(buf, static_cast<size_t>(n));
+      written_.notify_all();
+    }
+  }
+
+  UniqueFd read_end_;
+  UniqueFd write_end_;
+  std::thread reader_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable written_;
+  std::string text_;  // guarded by mu_
 };
 
 int OpenFds() {

@@ -1,18 +1,40 @@
 #include "runtime_process.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <fstream>
+
+#include "anysnap/unique_fd.h"
 
 namespace anysnap {
 namespace {
 
+// A descriptor of process `pid`: readable once it has ended.
+UniqueFd OpenProcess(pid_t pid) {
+  return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+// Whether the process behind `process` ends within a minute.
+bool Ends(const UniqueFd& process) {
+  pollfd ended{process.get(), POLLIN, 0};
+  int ready;
+  while ((ready = ::poll(&ended, 1, 60'000)) < 0 && errno == EINTR) {
+  }
+  return ready == 1;
+}
+
 int WaitFor(RuntimeProcess& p) {
   int status = 0;
-  while (!p.TryReap(&status)) usleep(1000);
+  UniqueFd process = OpenProcess(p.pid());
+  EXPECT_TRUE(process.valid());
+  EXPECT_TRUE(Ends(process));
+  EXPECT_TRUE(p.TryReap(&status));
   return status;
 }
 
@@ -71,22 +93,16 @@ TEST(RuntimeProcessTest, KillGroupEndsGrandchildren) {
   ASSERT_TRUE(
       p.Start({"sh", "-c", "sleep 60 & echo $! > " + pidfile + "; exit 0"}, BasicEnv()).ok());
   EXPECT_EQ(ShellExitStatus(WaitFor(p)), 0);
-  p.KillGroup();
   std::ifstream in(pidfile);
   pid_t grandchild = 0;
   in >> grandchild;
   ASSERT_GT(grandchild, 0);
-  // The grandchild was reparented; once killed it no longer accepts signals
-  // (or lingers only as a zombie of init).
-  bool gone = false;
-  for (int i = 0; i < 2000 && !gone; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
-    std::string content;
-    std::getline(stat, content);
-    gone = !stat.good() || content.find(") Z") != std::string::npos;
-    if (!gone) usleep(1000);
-  }
-  EXPECT_TRUE(gone);
+  // The grandchild was reparented and still sleeps: taken hold of now, it
+  // shows its end once the group is killed.
+  UniqueFd process = OpenProcess(grandchild);
+  ASSERT_TRUE(process.valid()) << "the grandchild ended before the group was killed";
+  p.KillGroup();
+  EXPECT_TRUE(Ends(process));
 }
 
 }  // namespace

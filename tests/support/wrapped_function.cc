@@ -1,17 +1,21 @@
 #include "wrapped_function.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "anysnap/child_process.h"
 #include "anysnap/runtime_api.h"
+#include "anysnap/unique_fd.h"
 
 namespace anysnap {
 namespace testing {
@@ -63,6 +67,24 @@ void WrappedFunction::Start(const std::string& interpreter) {
   ASSERT_TRUE(s.ok()) << s.message();
 }
 
+namespace {
+
+// Waits until the child `pid` has ended (a descriptor of the process becomes
+// readable then), for at most `limit`. Returns false when it has not.
+bool WaitForEnd(pid_t pid, std::chrono::seconds limit) {
+  UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!process.valid()) return false;
+  pollfd ended{process.get(), POLLIN, 0};
+  const int ms = static_cast<int>(std::chrono::milliseconds(limit).count());
+  for (;;) {
+    int ready = ::poll(&ended, 1, ms);
+    if (ready < 0 && errno == EINTR) continue;
+    return ready == 1;
+  }
+}
+
+}  // namespace
+
 bool WrappedFunction::Ended() {
   if (wait_status_) return true;
   int status = 0;
@@ -74,17 +96,14 @@ bool WrappedFunction::Ended() {
 }
 
 int WrappedFunction::Wait(std::chrono::seconds limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!Ended()) {
-    if (std::chrono::steady_clock::now() > until) {
-      ADD_FAILURE() << "wrapper did not end; stderr:\n" << Stderr();
-      wrapper_.Signal(SIGKILL);
-      while (!Ended()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (Ended()) return ShellExitStatus(*wait_status_);
+  if (!WaitForEnd(wrapper_.pid(), limit)) {
+    ADD_FAILURE() << "wrapper did not end; stderr:\n" << Stderr();
+    wrapper_.Signal(SIGKILL);
+    WaitForEnd(wrapper_.pid(), limit);
   }
-  return ShellExitStatus(*wait_status_);
+  EXPECT_TRUE(Ended());
+  return wait_status_ ? ShellExitStatus(*wait_status_) : -1;
 }
 
 void WrappedFunction::ExpectEndedWithError(int exit_status, bool restore,
