@@ -2,7 +2,9 @@
 // function (tests/fixtures/random) run through the built anysnap-wrapper by
 // `anysnap-local check --snapshot criu`, 3 cold starts and 3 restores from one
 // snapshot. Each response carries one value per random source; the test reads
-// them all (--responses) and says which repeat in every restored environment.
+// them all (--responses): with default settings (anysnap's reseed) every
+// source gives each restored environment its own value, and with
+// ANYSNAP_RESEED=off those whose state is in the snapshot repeat.
 // Runs only where `criu check` passes (CRIU 4.2 built from its sources does
 // here; Debian 12's 3.17 does not, and CI has none): elsewhere it skips and
 // says why.
@@ -94,6 +96,41 @@ const char* const kNodeSources[] = {".perInvoke.randomUUID", ".perInvoke.randomU
                                     ".perInvoke.mathRandom"};
 const char* const kPythonClonable[] = {".perInvoke.random", ".perInvoke.sslRandBytes"};
 const char* const kPythonKernel[] = {".perInvoke.uuid4", ".perInvoke.urandom"};
+
+// Default settings: anysnap's reseed runs after every restore. Only the id
+// made during init repeats (a value, not a generator: nothing can reseed it).
+TEST(RestoreUniquenessTest, NodeEverySourceIsUniqueInEachRestoreWithTheReseed) {
+  SKIP_WITHOUT_CRIU();
+  ASSERT_TRUE(FileExists(kRic)) << "run scripts/test-deps.sh: " << kRic << " missing";
+  Measured m = Check(kFixtures + "/node", NodeFlags());
+  ASSERT_EQ(m.exit_status, 1) << m.err << m.out;
+  for (const char* source : kNodeSources) {
+    ASSERT_EQ(m.restored[source].size(), static_cast<size_t>(kRuns)) << source << "\n" << m.err;
+    EXPECT_EQ(Distinct(m.restored[source]), static_cast<size_t>(kRuns)) << source;
+  }
+  EXPECT_EQ(Distinct(m.restored[".initId"]), 1u);
+  EXPECT_NE(m.out.find("1 field differs between cold starts but repeats in every restore"),
+            std::string::npos)
+      << m.out;
+  EXPECT_NE(m.out.find("cloned  .initId  "), std::string::npos) << m.out;
+}
+
+TEST(RestoreUniquenessTest, PythonEverySourceIsUniqueInEachRestoreWithTheReseed) {
+  SKIP_WITHOUT_CRIU();
+  Measured m = Check(kFixtures + "/python",
+                     {"--env", "ANYSNAP_RUNTIME=" + kFixtures + "/python/bootstrap", "--allow",
+                      ".initId"});
+  // The one cloned field is allowed: nothing left to fail on.
+  ASSERT_EQ(m.exit_status, 0) << m.err << m.out;
+  for (const char* const* sources : {kPythonClonable, kPythonKernel}) {
+    for (int i = 0; i < 2; ++i) {
+      const char* source = sources[i];
+      ASSERT_EQ(m.restored[source].size(), static_cast<size_t>(kRuns)) << source << "\n" << m.err;
+      EXPECT_EQ(Distinct(m.restored[source]), static_cast<size_t>(kRuns)) << source;
+    }
+  }
+  EXPECT_NE(m.out.find("allowed .initId  "), std::string::npos) << m.out;
+}
 
 TEST(RestoreUniquenessTest, NodeSourcesRepeatInEveryRestoreWithoutTheReseed) {
   SKIP_WITHOUT_CRIU();

@@ -118,6 +118,31 @@ TEST(Audit, NodesStartUpDrawIsTheRuntimesNotTheFunctions) {
   EXPECT_NE(log.find("leave ANYSNAP_RESEED at auto"), std::string::npos) << log;
 }
 
+// With the reseed on (the default under snap-start), Node.js's start-up draw
+// and the reseed's own seed of its Math.random are reseeded: no hazard left.
+TEST(Audit, NodesStartUpDrawIsReseededByDefault) {
+  std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
+  Function fn(SnapStart());
+  std::string report = ReportPath("node-reseeded");
+  SetUpAudit(fn, "strict", report);
+  fn.Set("LAMBDA_TASK_ROOT", kFixtures + "/node");
+  fn.Set("ANYSNAP_RUNTIME", "node " + ric + " index.handler");
+  fn.Start();
+  EXPECT_NE(fn.Invoke("{}").body.find("\"echo\""), std::string::npos);
+  std::string json = ReadAll(report);
+  EXPECT_NE(json.find(R"({"kind":"random","verdict":"reseeded","source":"Node.js start-up: )"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find(R"("verdict":"yours")"), std::string::npos) << json;
+  EXPECT_EQ(json.find(R"("verdict":"runtime")"), std::string::npos) << json;
+  std::string log = fn.Stderr();
+  EXPECT_NE(log.find("snapshot-safety audit at "), std::string::npos) << log;
+  EXPECT_NE(log.find(": no hazard seen (and "), std::string::npos) << log;
+  EXPECT_NE(log.find("audit: random (reseeded by anysnap: Node.js start-up"), std::string::npos)
+      << log;
+}
+
 // A Python function that makes an id, uses ssl and random during init: its
 // uuid4 is its own; the hash secret, random's hidden instance and OpenSSL's
 // seed are the runtime's, each reported once with its remedy.

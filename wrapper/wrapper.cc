@@ -313,7 +313,9 @@ int RunWrapper(const std::vector<std::string>& argv, char** envp) {
   }
   if (config->audit != AuditMode::kOff) {
     auto prepared =
-        Audit::Prepare({config->audit, config->audit_fail_on, config->audit_report, d.address()});
+        Audit::Prepare({config->audit, config->audit_fail_on, config->audit_report, d.address(),
+                        options.lifecycle.init_type == InitType::kSnapStart &&
+                            config->reseed != ReseedMode::kOff});
     if (prepared.ok()) {
       audit_owner = std::move(*prepared);
     } else {
