@@ -5,8 +5,10 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "anysnap/child_process.h"
@@ -21,8 +23,9 @@ namespace fs = std::filesystem;
 
 // npm's lines that only frame the answer.
 bool IsFramingLine(const std::string& line) {
-  static const char* const kFraming[] = {"code ",   "syscall ",  "errno ", "A complete log",
-                                         "    at ", "Log files", "404 ",   "404"};
+  static const char* const kFraming[] = {"code ",     "syscall ",      "errno ", "path ",
+                                         "workdir ",  "    at ",       "404 ",   "404",
+                                         "Log files", "A complete log"};
   for (const char* prefix : kFraming) {
     if (line.starts_with(prefix)) return true;
   }
@@ -52,14 +55,48 @@ Result<CapturedOutput> RunAndCapture(const std::vector<std::string>& argv, const
   return CapturedOutput{status->exited() ? status->code : -1, std::move(*text)};
 }
 
-std::string NpmAnswer(const std::string& output) {
+namespace {
+
+// npm's error lines without their "npm error" (or older "npm ERR!") prefix.
+std::vector<std::string> NpmErrorLines(const std::string& output) {
+  std::vector<std::string> out;
   std::istringstream lines(output);
-  std::string last;
-  std::string not_found;
   for (std::string line; std::getline(lines, line);) {
     if (!line.starts_with("npm error") && !line.starts_with("npm ERR!")) continue;
     std::string rest = line.substr(line.starts_with("npm error") ? 9 : 8);
     while (rest.starts_with(' ')) rest.erase(0, 1);
+    out.push_back(std::move(rest));
+  }
+  return out;
+}
+
+// An install script that failed: npm says "command failed", then the command
+// ("command sh -c ./scripts/preinstall.sh"), then what the script printed.
+// Returns the command and the script's last line; "" for other failures.
+std::string ScriptFailure(const std::vector<std::string>& errors) {
+  auto failed = std::find(errors.begin(), errors.end(), "command failed");
+  if (failed == errors.end()) return "";
+  std::string command;
+  std::string last;
+  for (auto it = failed + 1; it != errors.end(); ++it) {
+    if (command.empty() && it->starts_with("command ")) {
+      command = it->substr(8);
+    } else if (!IsFramingLine(*it) && !it->starts_with("signal ")) {
+      last = *it;
+    }
+  }
+  if (command.empty()) command = "an install script";
+  return "`" + command + "` failed" + (last.empty() ? "" : ": " + last);
+}
+
+}  // namespace
+
+std::string NpmAnswer(const std::string& output) {
+  std::vector<std::string> errors = NpmErrorLines(output);
+  if (std::string script = ScriptFailure(errors); !script.empty()) return script;
+  std::string last;
+  std::string not_found;
+  for (std::string& rest : errors) {
     // A 404's own words come after the code: "404 Not Found - GET https://...".
     if (rest.starts_with("404 ") && rest.size() > 4 && not_found.empty()) {
       std::string words = rest.substr(4);
@@ -134,8 +171,14 @@ Result<std::string> NpmInstaller::Install(const NpmInstall& install) {
     }
     if (ran->exit_code != 0) {
       fs::remove_all(partial, ec);
+      // npm's whole answer stays beside the cache (its own log is in a
+      // folder of its choosing, and the script's output may be long).
+      std::string log = install.prefix + ".npm-error.log";
+      std::string where;
+      std::ofstream out(log, std::ios::binary | std::ios::trunc);
+      if (out << ran->output) where = " (npm's whole output: " + log + ")";
       return Status::Unavailable(package.Spec() + " from the npm registry: npm says \"" +
-                                 NpmAnswer(ran->output) + "\"");
+                                 NpmAnswer(ran->output) + "\"" + where);
     }
     if (Status s = CheckInstalledIntegrity(partial, package); !s.ok()) {
       fs::remove_all(partial, ec);

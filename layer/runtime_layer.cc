@@ -71,11 +71,15 @@ Result<BuildResult> BuildRuntimeLayer(const RuntimeLayerOptions& o) {
   std::error_code ec;
   fs::create_directories(o.cache_dir, ec);
   if (ec) return Status::IoError("create cache " + o.cache_dir + ": " + ec.message());
+  // npm runs install scripts in each package's own folder: every path handed
+  // to them must be absolute.
+  const std::string cache_dir = fs::absolute(o.cache_dir, ec).lexically_normal().string();
+  if (ec) return Status::IoError("cache " + o.cache_dir + ": " + ec.message());
 
   NpmInstaller npm(o.run);
   NpmInstall runtime_install;
   runtime_install.package = spec->runtime;
-  runtime_install.prefix = o.cache_dir + "/" + CacheName(spec->runtime.Spec());
+  runtime_install.prefix = cache_dir + "/" + CacheName(spec->runtime.Spec());
   runtime_install.os = "linux";
   runtime_install.cpu = NpmCpu(o.target.arch);
   runtime_install.env = o.env;
@@ -95,7 +99,7 @@ Result<BuildResult> BuildRuntimeLayer(const RuntimeLayerOptions& o) {
     // against this Node.js (its headers ship in the package), run by it.
     NpmInstall client_install;
     client_install.package = spec->client;
-    client_install.prefix = o.cache_dir + "/" + CacheName(spec->client.Spec()) + "-for-" +
+    client_install.prefix = cache_dir + "/" + CacheName(spec->client.Spec()) + "-for-" +
                             CacheName(spec->runtime.Spec());
     client_install.run_scripts = true;
     client_install.env = o.env;
