@@ -212,6 +212,9 @@ class Server:
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TRACE = re.compile(rb"Root=1-[0-9a-f]{8}-[0-9a-f]{24}[A-Za-z0-9=;_-]*")
 ACCOUNT = re.compile(rb"(arn:aws:lambda:[a-z0-9-]+:)\d{12}(:function:)")
+# Function.ResponseSizeTooLarge naming the response's size (Lambda's words).
+OVERSIZE = re.compile(rb"(Response payload size \()(\d+)( bytes\) exceeded)")
+MAX_RESPONSE = 6291556
 REMAINING = re.compile(rb'("remaining_ms"\s*:\s*)(\d+)')
 DEADLINE = re.compile(rb'("deadline_ms"\s*:\s*)(\d+)')
 
@@ -226,6 +229,10 @@ def mask(record, host_paths):
     for m in DEADLINE.finditer(body):
         if not now_ms - PATIENCE_S * 1000 < int(m.group(2)) <= now_ms + 300000:
             problems.append(f"deadline_ms {m.group(2).decode()} is not within 300 s of now")
+    for m in OVERSIZE.finditer(body):
+        if int(m.group(2)) <= MAX_RESPONSE:
+            problems.append(f"a response of {m.group(2).decode()} bytes called too large")
+    body = OVERSIZE.sub(rb"\1<size>\3", body)
     body = REMAINING.sub(rb"\1<remaining-ms>", body)
     body = DEADLINE.sub(rb"\1<deadline-ms>", body)
     body = UUID.sub(b"<request-id>", body)
@@ -243,7 +250,7 @@ RIE_SNIFFED_TYPE = "text/plain; charset=utf-8"
 
 
 def as_lambda(rie_record, name, client):
-    """RIE's record turned into what Lambda answers, by rows 1 to 4 of
+    """RIE's record turned into what Lambda answers, by rows 1 to 4 and 9 of
     docs/conformance.md; anysnap-local must answer exactly this."""
     r = dict(rie_record)
     body = r["body"]
@@ -263,7 +270,10 @@ def as_lambda(rie_record, name, client):
     elif r["content_type"] in (RIE_SNIFFED_TYPE, None):
         r["content_type"] = "application/json"
     # 4: Lambda hands every invoke a trace id; RIE sends none.
-    r["body"] = re.sub(rb'("trace_id"\s*:\s*)(null|None|"")', rb'\1"<trace-id>"', body)
+    body = re.sub(rb'("trace_id"\s*:\s*)(null|None|"")', rb'\1"<trace-id>"', body)
+    # 9: Lambda names the too-large response's size; RIE names only the limit.
+    body = body.replace(b"Response payload size exceeded", b"Response payload size (<size> bytes) exceeded")
+    r["body"] = body
     return r
 
 

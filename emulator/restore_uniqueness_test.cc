@@ -117,9 +117,9 @@ TEST(RestoreUniquenessTest, NodeEverySourceIsUniqueInEachRestoreWithTheReseed) {
 
 TEST(RestoreUniquenessTest, PythonEverySourceIsUniqueInEachRestoreWithTheReseed) {
   SKIP_WITHOUT_CRIU();
-  Measured m = Check(kFixtures + "/python",
-                     {"--env", "ANYSNAP_RUNTIME=" + kFixtures + "/python/bootstrap", "--allow",
-                      ".initId"});
+  Measured m =
+      Check(kFixtures + "/python",
+            {"--env", "ANYSNAP_RUNTIME=" + kFixtures + "/python/bootstrap", "--allow", ".initId"});
   // The one cloned field is allowed: nothing left to fail on.
   ASSERT_EQ(m.exit_status, 0) << m.err << m.out;
   for (const char* const* sources : {kPythonClonable, kPythonKernel}) {

@@ -468,10 +468,10 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
     answer_type = "TruncatedHTTPRequest";
     answer_message = "The HTTP request body was cut off: " + read.ToString();
   } else if (too_large) {
-    InvocationResult failed =
-        PlatformError(request_id, "Function.ResponseSizeTooLarge",
-                      "Response payload size exceeded maximum allowed payload size (" +
-                          std::to_string(limit) + " bytes).");
+    InvocationResult failed = PlatformError(
+        request_id, "Function.ResponseSizeTooLarge",
+        "Response payload size (" + std::to_string(r.body_bytes) +
+            " bytes) exceeded maximum allowed payload size (" + std::to_string(limit) + " bytes).");
     failed.headers = std::move(r.headers);
     failed.streamed = r.streamed;
     failed.body_bytes = r.body_bytes;

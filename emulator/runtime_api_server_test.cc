@@ -362,10 +362,10 @@ TEST_F(RuntimeApiServerTest, BufferedLimitPassesExactlyAndRejectsMore) {
   InvocationResult res = second.get();
   EXPECT_EQ(res.kind, InvocationResult::Kind::kError);
   EXPECT_EQ(res.error_type, "Function.ResponseSizeTooLarge");
-  // Lambda's and the emulator's document, word for word, naming the limit in bytes.
+  // Lambda's document, word for word, naming the response's size and the limit in bytes.
   EXPECT_EQ(res.body,
             R"({"errorType":"Function.ResponseSizeTooLarge","errorMessage":"Response payload )"
-            R"(size exceeded maximum allowed payload size (6291556 bytes)."})");
+            R"(size (7340032 bytes) exceeded maximum allowed payload size (6291556 bytes)."})");
   EXPECT_EQ(res.body_bytes, 7u * 1024 * 1024);
 
   // The invocation is over: the runtime carries on with the next one.
@@ -758,6 +758,10 @@ TEST_F(RuntimeApiServerTest, StreamPastItsLimitFails) {
   ASSERT_TRUE(Ready(result));
   InvocationResult res = result.get();
   EXPECT_EQ(res.error_type, "Function.ResponseSizeTooLarge");
+  EXPECT_NE(res.body.find("Response payload size (120 bytes) exceeded maximum allowed payload "
+                          "size (100 bytes)."),
+            std::string::npos)
+      << res.body;
   EXPECT_EQ(res.body_bytes, 120u);
   EXPECT_EQ(sink.data, std::string(60, 'a') + std::string(40, 'b'));
 }
