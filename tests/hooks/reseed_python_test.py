@@ -130,10 +130,13 @@ class ReseedTest(unittest.TestCase):
                                   "not_reseeded": []})
 
     def test_openssl_without_ssl_is_named_as_not_reseeded(self):
-        channel = FakeChannel()
+        # After-restore only once OpenSSL is loaded (hashlib's _hashlib).
+        channel = FakeChannel(wait_ready=True)
         self.addCleanup(channel.close)
         user = self.user_dir({"ssl.py": "raise ImportError('no ssl in this Python')\n"})
-        code = "import hashlib, _hashlib, time\nwhile True: time.sleep(0.01)\n"
+        code = ("import hashlib, _hashlib, os, time, urllib.request\n"
+                "urllib.request.urlopen('http://%s/test/ready' % os.environ['AWS_LAMBDA_RUNTIME_API'])\n"
+                "time.sleep(60)\n")
         proc = subprocess.Popen([sys.executable, "-c", code], env=dict(
             os.environ, PYTHONPATH=RESEED + os.pathsep + user, PYTHONDONTWRITEBYTECODE="1",
             AWS_LAMBDA_RUNTIME_API=channel.address()))
