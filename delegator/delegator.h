@@ -65,6 +65,8 @@ class Delegator {
 
   // The address the runtime must use as AWS_LAMBDA_RUNTIME_API.
   const HostPort& address() const { return server_->address(); }
+  // The runtime-facing server: its connection counts, for tests and stats.
+  const HttpServer& server() const { return *server_; }
   UpstreamClient& upstream() { return *upstream_; }
   Lifecycle& lifecycle() { return *lifecycle_; }
   RuntimeProgress progress() const;

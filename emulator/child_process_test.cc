@@ -14,8 +14,11 @@ namespace anysnap {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::LinePipe;
+using testing::ProcessEnds;
 using testing::ReadTestFile;
 using testing::ScratchDir;
+using testing::WatchProcess;
 using testing::WriteTestFile;
 
 // Bounds every wait so that a broken child fails a test instead of hanging
@@ -189,35 +192,33 @@ TEST(ChildProcessTest, RestoresDefaultSignalDispositions) {
 TEST(ChildProcessTest, StopSendsSigtermFirst) {
   ScratchDir dir;
   std::string mark = dir / "term";
-  auto child = ChildProcess::Spawn(
-      Shell("trap 'echo term > \"" + mark + "\"; exit 0' TERM; sleep 60 & wait"));
+  LinePipe said;
+  SpawnOptions o =
+      Shell("trap 'echo term > \"" + mark + "\"; exit 0' TERM; echo trapped; sleep 60 & wait");
+  o.stdout_fd = said.write_fd();
+  auto child = ChildProcess::Spawn(o);
+  said.CloseWriteEnd();
   ASSERT_TRUE(child.ok());
-  // Give the shell time to set its trap: poll for the sleep child.
-  for (int i = 0; i < 600 && ReadTestFile("/proc/" + std::to_string(child->pid()) + "/task/" +
-                                          std::to_string(child->pid()) + "/children")
-                                 .empty();
-       ++i) {
-    usleep(10000);
-  }
+  ASSERT_EQ(said.ReadLine(), "trapped");  // its trap is set
   ExitStatus status = child->Stop(kPatience);
   EXPECT_TRUE(status.success()) << status.Describe();
   EXPECT_EQ(ReadTestFile(mark), "term\n");
 }
 
 TEST(ChildProcessTest, StopKillsAChildThatIgnoresSigtermAndItsGroup) {
-  ScratchDir dir;
-  std::string pid_file = dir / "grandchild";
-  auto child =
-      ChildProcess::Spawn(Shell("trap '' TERM; sleep 60 & echo $! > \"" + pid_file + "\"; wait"));
+  LinePipe said;
+  // The sleep gets no stdout of the pipe: its end of the pipe closes with the shell.
+  SpawnOptions o = Shell("trap '' TERM; sleep 60 >/dev/null & echo $!; wait");
+  o.stdout_fd = said.write_fd();
+  auto child = ChildProcess::Spawn(o);
+  said.CloseWriteEnd();
   ASSERT_TRUE(child.ok());
-  std::string text;
-  for (int i = 0; i < 600 && (text = ReadTestFile(pid_file)).empty(); ++i) usleep(10000);
+  std::string text = said.ReadLine();
   ASSERT_FALSE(text.empty());
-  pid_t grandchild = std::stoi(text);
+  UniqueFd grandchild = WatchProcess(std::stoi(text));
   ExitStatus status = child->Stop(200ms);
   EXPECT_EQ(status.signal, SIGKILL) << status.Describe();
-  for (int i = 0; i < 600 && Alive(grandchild); ++i) usleep(10000);
-  EXPECT_FALSE(Alive(grandchild)) << "the group's other members outlived the stop";
+  EXPECT_TRUE(ProcessEnds(grandchild, kPatience)) << "the group's other members outlived the stop";
 }
 
 TEST(ChildProcessTest, DestructorKillsARunningChild) {

@@ -27,11 +27,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::CountOccurrences;
+using testing::CurlReply;
 using testing::kLocal;
 using testing::MakeFifo;
 using testing::ReadTestFile;
 using testing::RunCaptured;
 using testing::ScratchDir;
+using testing::ServedLocally;
 using testing::TestEnvironment;
 using testing::WriteBashRuntime;
 using testing::WriteFifo;
@@ -42,85 +44,21 @@ const std::string kPythonFixture =
 // Bounds a wait so that a broken server fails a test instead of hanging it.
 constexpr auto kPatience = 60s;
 
-// One curl answer, as curl -i printed it.
-struct CurlReply {
-  int status = 0;
-  std::string head;  // status line and headers (and trailers, for a chunked body)
-  std::string body;
-};
+// `anysnap-local serve` for the function in `task_root`. `through_wrapper`:
+// the runtime starts through the built anysnap-wrapper, as on Lambda; else
+// directly (--no-wrapper).
+std::vector<std::string> ServeFlags(const std::string& task_root, std::vector<std::string> flags,
+                                    bool through_wrapper) {
+  std::vector<std::string> argv = {"--task-root", task_root};
+  if (!through_wrapper) argv.push_back("--no-wrapper");
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return argv;
+}
 
-// `anysnap-local serve` running on a free port, its stderr in a file.
-class Served {
+class Served : public ServedLocally {
  public:
-  // `through_wrapper`: the runtime starts through the built anysnap-wrapper,
-  // as on Lambda; else directly (--no-wrapper).
-  Served(const std::string& task_root, std::vector<std::string> flags,
-         bool through_wrapper = false) {
-    log_ = dir_ / "serve.log";
-    std::vector<std::string> argv = {kLocal, "serve", "--port", "0", "--task-root", task_root};
-    if (!through_wrapper) argv.push_back("--no-wrapper");
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    UniqueFd log(::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    SpawnOptions spawn;
-    spawn.argv = argv;
-    spawn.env = TestEnvironment();
-    spawn.stdout_fd = log.get();
-    spawn.stderr_fd = log.get();
-    auto child = ChildProcess::Spawn(spawn);
-    EXPECT_TRUE(child.ok()) << child.status().message();
-    if (child.ok()) process_ = std::move(*child);
-    const auto deadline = std::chrono::steady_clock::now() + kPatience;
-    while (std::chrono::steady_clock::now() < deadline && process_.running()) {
-      std::string text = ReadTestFile(log_);
-      size_t at = text.find(" at http://");
-      if (at != std::string::npos) {
-        size_t end = text.find('\n', at);
-        url_ = text.substr(at + 4, end - at - 4);
-        return;
-      }
-      if (process_.Poll()) break;
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << "serve did not start:\n" << ReadTestFile(log_);
-  }
-  ~Served() { process_.Stop(10s); }
-
-  const std::string& url() const { return url_; }
-  std::string log() const { return ReadTestFile(log_); }
-  // The log once it holds `text` `times` times (or when kPatience is over):
-  // the function's own output reaches it through a pipe, behind the
-  // platform's lines.
-  std::string LogOnceItHas(const std::string& text, size_t times = 1) const {
-    const auto deadline = std::chrono::steady_clock::now() + kPatience;
-    std::string text_now = log();
-    while (CountOccurrences(text_now, text) < times &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(10ms);
-      text_now = log();
-    }
-    return text_now;
-  }
-  ChildProcess& process() { return process_; }
-
-  CurlReply Invoke(const std::string& event, std::vector<std::string> extra = {}) const {
-    std::vector<std::string> argv = {"curl", "-sS",           "-i", "-N", "--raw", "-XPOST",
-                                     url_,   "--data-binary", event};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto run = RunCaptured(argv, TestEnvironment());
-    EXPECT_TRUE(run.status.success()) << run.err;
-    CurlReply reply;
-    size_t split = run.out.find("\r\n\r\n");
-    reply.head = run.out.substr(0, split);
-    reply.body = split == std::string::npos ? "" : run.out.substr(split + 4);
-    if (reply.head.size() > 12) reply.status = std::stoi(reply.head.substr(9, 3));
-    return reply;
-  }
-
- private:
-  ScratchDir dir_;
-  std::string log_;
-  ChildProcess process_;
-  std::string url_;
+  Served(const std::string& task_root, std::vector<std::string> flags, bool through_wrapper = false)
+      : ServedLocally(ServeFlags(task_root, std::move(flags), through_wrapper), kPatience) {}
 };
 
 // A task root holding the Python fixture as its runtime.

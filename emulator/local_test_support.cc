@@ -2,14 +2,20 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "anysnap/unique_fd.h"
 
@@ -189,6 +195,123 @@ std::string TestCriu() {
   EnvMap env = TestEnvironment();
   auto it = env.find("ANYSNAP_TEST_CRIU");
   return it == env.end() || it->second.empty() ? "criu" : it->second;
+}
+
+std::string WaitForFileText(const std::string& path,
+                            const std::function<bool(const std::string&)>& done,
+                            std::chrono::milliseconds patience, pid_t writer) {
+  UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!watch.valid()) Die("inotify_init1: " + std::string(std::strerror(errno)));
+  // The watch comes before the first read: a write in between still wakes us.
+  if (::inotify_add_watch(watch.get(), path.c_str(), IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+    Die("inotify_add_watch " + path + ": " + std::strerror(errno));
+  }
+  UniqueFd ended;
+  if (writer > 0) ended = WatchProcess(writer);
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    std::string text = ReadTestFile(path);
+    if (done(text)) return text;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return text;
+    pollfd fds[2] = {{watch.get(), POLLIN, 0}, {ended.get(), POLLIN, 0}};
+    int ready = ::poll(fds, ended.valid() ? 2 : 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) Die("poll: " + std::string(std::strerror(errno)));
+    if (ready > 0 && (fds[1].revents & POLLIN)) return ReadTestFile(path);  // writer ended
+    char events[4096];
+    while (::read(watch.get(), events, sizeof(events)) > 0) {
+    }
+  }
+}
+
+LinePipe::LinePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) Die("pipe2: " + std::string(std::strerror(errno)));
+  read_ = UniqueFd(fds[0]);
+  write_ = UniqueFd(fds[1]);
+}
+
+std::string LinePipe::ReadLine() {
+  for (;;) {
+    size_t end = pending_.find('\n');
+    if (end != std::string::npos) {
+      std::string line = pending_.substr(0, end);
+      pending_.erase(0, end + 1);
+      return line;
+    }
+    char buf[512];
+    ssize_t n = ::read(read_.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return "";
+    pending_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+UniqueFd WatchProcess(pid_t pid) {
+  UniqueFd watch(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!watch.valid()) Die("pidfd_open " + std::to_string(pid) + ": " + std::strerror(errno));
+  return watch;
+}
+
+bool ProcessEnds(const UniqueFd& watch, std::chrono::milliseconds patience) {
+  pollfd ended{watch.get(), POLLIN, 0};
+  for (;;) {
+    int ready = ::poll(&ended, 1, static_cast<int>(patience.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    return ready == 1;
+  }
+}
+
+ServedLocally::ServedLocally(const std::vector<std::string>& flags,
+                             std::chrono::milliseconds patience)
+    : log_(dir_ / "serve.log"), patience_(patience) {
+  UniqueFd log(::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!log.valid()) Die("open " + log_ + ": " + std::strerror(errno));
+  SpawnOptions spawn;
+  spawn.argv = {kLocal, "serve", "--port", "0"};
+  spawn.argv.insert(spawn.argv.end(), flags.begin(), flags.end());
+  spawn.env = TestEnvironment();
+  spawn.stdout_fd = log.get();
+  spawn.stderr_fd = log.get();
+  auto child = ChildProcess::Spawn(spawn);
+  if (!child.ok()) Die("start anysnap-local serve: " + child.status().message());
+  process_ = std::move(*child);
+  // "... at http://127.0.0.1:PORT/...\n"
+  auto listening = [](const std::string& text) {
+    size_t at = text.find(" at http://");
+    return at != std::string::npos && text.find('\n', at) != std::string::npos;
+  };
+  std::string text = WaitForFileText(log_, listening, patience_, process_.pid());
+  if (!listening(text)) {
+    ADD_FAILURE() << "serve did not start:\n" << text;
+    return;
+  }
+  size_t at = text.find(" at http://");
+  url_ = text.substr(at + 4, text.find('\n', at) - at - 4);
+}
+
+ServedLocally::~ServedLocally() { process_.Stop(std::chrono::seconds(10)); }
+
+std::string ServedLocally::LogOnceItHas(const std::string& text, size_t times) const {
+  return WaitForFileText(
+      log_, [&](const std::string& t) { return CountOccurrences(t, text) >= times; }, patience_,
+      process_.running() ? process_.pid() : -1);
+}
+
+CurlReply ServedLocally::Invoke(const std::string& event,
+                                const std::vector<std::string>& extra) const {
+  std::vector<std::string> argv = {"curl", "-sS",           "-i", "-N", "--raw", "-XPOST",
+                                   url_,   "--data-binary", event};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto run = RunCaptured(argv, TestEnvironment());
+  EXPECT_TRUE(run.status.success()) << run.err;
+  CurlReply reply;
+  size_t split = run.out.find("\r\n\r\n");
+  reply.head = run.out.substr(0, split);
+  reply.body = split == std::string::npos ? "" : run.out.substr(split + 4);
+  if (reply.head.size() > 12) reply.status = std::stoi(reply.head.substr(9, 3));
+  return reply;
 }
 
 size_t CountOccurrences(const std::string& haystack, const std::string& needle) {

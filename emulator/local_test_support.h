@@ -4,11 +4,16 @@
 #ifndef ANYSNAP_EMULATOR_LOCAL_TEST_SUPPORT_H_
 #define ANYSNAP_EMULATOR_LOCAL_TEST_SUPPORT_H_
 
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "anysnap/child_process.h"
 #include "anysnap/environment.h"
+#include "anysnap/unique_fd.h"
 
 namespace anysnap::testing {
 
@@ -83,6 +88,71 @@ EnvMap TestEnvironment();
 // The criu binary the criu tests use: $ANYSNAP_TEST_CRIU (one built from its
 // sources, say), else `criu` on the system's PATH.
 std::string TestCriu();
+
+// Waits for a file another process writes (a log) to hold what `done`
+// looks for, woken by inotify on every write rather than by a clock; gives up
+// when `writer` (if > 0) has ended or after `patience`. Returns the file's
+// content as last read.
+std::string WaitForFileText(const std::string& path,
+                            const std::function<bool(const std::string&)>& done,
+                            std::chrono::milliseconds patience, pid_t writer = -1);
+
+// A pipe to learn what a child says: give it write_fd() as its stdout, call
+// CloseWriteEnd() once it is spawned, then ReadLine() blocks until the child
+// has written a whole line (or returns "" once every writer has gone).
+class LinePipe {
+ public:
+  LinePipe();
+  int write_fd() const { return write_.get(); }
+  void CloseWriteEnd() { write_.Reset(); }
+  std::string ReadLine();
+
+ private:
+  UniqueFd read_;
+  UniqueFd write_;
+  std::string pending_;
+};
+
+// A descriptor of process `pid` that becomes readable when it ends (pidfd),
+// for processes that are not our children; aborts when it cannot be opened.
+UniqueFd WatchProcess(pid_t pid);
+// Waits up to `patience` for the process `watch` (WatchProcess) to end.
+bool ProcessEnds(const UniqueFd& watch, std::chrono::milliseconds patience);
+
+// One curl answer, as `curl -i` printed it.
+struct CurlReply {
+  int status = 0;
+  std::string head;  // status line and headers (and trailers, for a chunked body)
+  std::string body;
+};
+
+// `anysnap-local serve --port 0 <flags>` running, its output in a file of its
+// own. The constructor returns once serve has said where it listens (a test
+// failure if it ends or `patience` passes first); the destructor stops it.
+class ServedLocally {
+ public:
+  ServedLocally(const std::vector<std::string>& flags, std::chrono::milliseconds patience);
+  ~ServedLocally();
+  ServedLocally(const ServedLocally&) = delete;
+  ServedLocally& operator=(const ServedLocally&) = delete;
+
+  const std::string& url() const { return url_; }
+  std::string log() const { return ReadTestFile(log_); }
+  // The log once it holds `text` `times` times (or when the patience is
+  // over): the function's own output reaches it through a pipe, behind the
+  // platform's lines.
+  std::string LogOnceItHas(const std::string& text, size_t times = 1) const;
+  ChildProcess& process() { return process_; }
+  // POSTs `event` to url() with curl (`extra` arguments appended).
+  CurlReply Invoke(const std::string& event, const std::vector<std::string>& extra = {}) const;
+
+ private:
+  ScratchDir dir_;
+  std::string log_;
+  std::chrono::milliseconds patience_;
+  ChildProcess process_;
+  std::string url_;
+};
 
 // How many times `needle` occurs in `haystack`.
 size_t CountOccurrences(const std::string& haystack, const std::string& needle);

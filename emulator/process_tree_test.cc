@@ -62,15 +62,15 @@ TEST(ProcessTreeTest, WalksDescendantsInAFakeProc) {
 }
 
 TEST(ProcessTreeTest, FindsARealChildAndItsMemory) {
+  testing::LinePipe said;
   SpawnOptions o;
-  o.argv = {"/bin/sh", "-c", "sleep 60 & wait"};
+  o.argv = {"/bin/sh", "-c", "sleep 60 >/dev/null & echo started; wait"};
+  o.stdout_fd = said.write_fd();
   auto child = ChildProcess::Spawn(o);
+  said.CloseWriteEnd();
   ASSERT_TRUE(child.ok());
-  std::vector<pid_t> tree;
-  for (int i = 0; i < 600 && tree.size() < 2; ++i) {
-    tree = ProcessTreePids(child->pid());
-    if (tree.size() < 2) usleep(10000);
-  }
+  ASSERT_EQ(said.ReadLine(), "started");  // the sleep has been forked
+  std::vector<pid_t> tree = ProcessTreePids(child->pid());
   ASSERT_EQ(tree.size(), 2u) << "the shell and its sleep";
   EXPECT_EQ(tree.front(), child->pid());
   EXPECT_GT(ProcessTreePeakRss(child->pid()), 0u);

@@ -550,7 +550,8 @@ void HttpServer::Serve(int fd, std::string peer) {
   std::lock_guard<std::mutex> lock(mu_);
   open_fds_.erase(fd);
   ::close(fd);
-  if (open_fds_.empty()) all_closed_.notify_all();
+  ++closed_count_;
+  closed_.notify_all();
 }
 
 void HttpServer::Stop() {
@@ -562,13 +563,23 @@ void HttpServer::Stop() {
   if (accept_thread_.joinable()) accept_thread_.join();
   std::unique_lock<std::mutex> lock(mu_);
   for (auto& [fd, open] : open_fds_) ::shutdown(fd, SHUT_RDWR);
-  all_closed_.wait(lock, [this] { return open_fds_.empty(); });
+  closed_.wait(lock, [this] { return open_fds_.empty(); });
   listen_fd_.Reset();
 }
 
 size_t HttpServer::open_connections() const {
   std::lock_guard<std::mutex> lock(mu_);
   return open_fds_.size();
+}
+
+uint64_t HttpServer::closed_connections() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_count_;
+}
+
+bool HttpServer::WaitForClosedConnections(uint64_t count, std::chrono::milliseconds limit) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return closed_.wait_for(lock, limit, [&] { return closed_count_ >= count; });
 }
 
 }  // namespace anysnap

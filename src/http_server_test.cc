@@ -153,6 +153,18 @@ TEST_F(HttpServerTest, BrokenChunkFramingGets400) {
   EXPECT_EQ(got.rfind("HTTP/1.1 400 ", 0), 0u) << got;
 }
 
+TEST_F(HttpServerTest, EveryClosedConnectionIsCountedAndWakesAWaiter) {
+  const uint64_t before = server_->closed_connections();
+  for (int i = 0; i < 3; ++i) {
+    UniqueFd fd = Connect();
+    Exchange(fd.get(), "GET / HTTP/1.1\r\n\r\n", "GET / ");
+  }
+  EXPECT_TRUE(server_->WaitForClosedConnections(before + 3, std::chrono::seconds(30)));
+  EXPECT_EQ(server_->closed_connections(), before + 3);
+  // Nothing more has closed: the wait ends unfulfilled.
+  EXPECT_FALSE(server_->WaitForClosedConnections(before + 4, std::chrono::milliseconds(1)));
+}
+
 TEST_F(HttpServerTest, StopClosesIdleConnections) {
   UniqueFd fd = Connect();
   Exchange(fd.get(), "GET / HTTP/1.1\r\n\r\n", "GET / ");

@@ -37,6 +37,8 @@ using testing::ScriptedUpstream;
 using testing::TestResponse;
 
 const std::string kNextPath = "/2018-06-01/runtime/invocation/next";
+// How long a test waits for an event before calling it missing.
+constexpr auto kPatience = std::chrono::seconds(30);
 
 // The delegator's log lines go through a pipe to a thread of the test, which
 // keeps them and wakes whoever waits for one.
@@ -91,17 +93,6 @@ int OpenFds() {
   DIR* d = ::opendir("/proc/self/fd");
   while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
   ::closedir(d);
-  return n;
-}
-
-// Waits until the process has at most `limit` descriptors open (connection
-// threads close theirs after the peer went); returns the last count.
-int WaitForFdsAtMost(int limit) {
-  int n = OpenFds();
-  for (int i = 0; i < 5000 && n > limit; ++i) {
-    std::this_thread::sleep_for(1ms);
-    n = OpenFds();
-  }
   return n;
 }
 
@@ -473,14 +464,19 @@ TEST_F(FaultTest, BrokenChunkFramingNeverCompletesUpstream) {
 // Defined: half a request head and then a close sends nothing upstream and
 // leaves no descriptor or thread behind.
 TEST_F(FaultTest, HalfARequestThenCloseLeavesNothingBehind) {
+  const HttpServer& server = delegator_->server();
+  const uint64_t closed = server.closed_connections() + 1;
   ASSERT_TRUE(RoundTrip(addr(), BuildRequest("GET", "/warm", {}, "")).ok());
+  ASSERT_TRUE(server.WaitForClosedConnections(closed, kPatience));
   int before = OpenFds();
   for (int i = 0; i < 50; ++i) {
     auto fd = ConnectTcp(addr());
     ASSERT_TRUE(fd.ok());
     ASSERT_TRUE(SendAll(fd->get(), "GET " + kNextPath + " HTTP/1.1\r\nHost: x\r\nX-Ha").ok());
   }
-  EXPECT_LE(WaitForFdsAtMost(before), before);
+  // Each connection's thread has seen its peer go and closed its end.
+  ASSERT_TRUE(server.WaitForClosedConnections(closed + 50, kPatience));
+  EXPECT_LE(OpenFds(), before);
   auto seen = upstream_.seen();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].target, "/warm");

@@ -5,7 +5,6 @@
 // the wrapper's `nodejs` preset and AWS's aws-lambda-ric, with the machine's
 // own node out of PATH. Also Bun's and Deno's layers, and the builder's
 // answers to bad input.
-#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -13,10 +12,8 @@
 
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "anysnap/unique_fd.h"
 #include "layer/lambda_target.h"
 #include "local_test_support.h"
 
@@ -24,15 +21,17 @@ namespace anysnap {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::ReadTestFile;
 using testing::RunCaptured;
 using testing::ScratchDir;
+using testing::ServedLocally;
 using testing::TestEnvironment;
 
 const std::string kBin = ANYSNAP_BIN_DIR;
 const std::string kSource = ANYSNAP_SOURCE_DIR;
 const std::string kLayerTool = kBin + "/anysnap-layer";
 const std::string kCache = kSource + "/build/runtime-cache";
+// Bounds a wait so that a broken server fails a test instead of hanging it.
+constexpr auto kPatience = 120s;
 
 // This machine's glibc, newer than Lambda's on Debian 12: a layer whose C++
 // runtime comes from here is built for local runs with it.
@@ -76,51 +75,6 @@ std::string* RuntimeLayerTest::anysnap_log_ = nullptr;
 std::string* RuntimeLayerTest::node_log_ = nullptr;
 bool RuntimeLayerTest::built_ = false;
 
-// `anysnap-local serve` on a free port; its log in a file.
-class Serve {
- public:
-  explicit Serve(std::vector<std::string> flags) {
-    log_ = scratch_ / "serve.log";
-    UniqueFd log(::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    SpawnOptions spawn;
-    spawn.argv = {kBin + "/anysnap-local", "serve", "--port", "0"};
-    spawn.argv.insert(spawn.argv.end(), flags.begin(), flags.end());
-    spawn.env = TestEnvironment();
-    spawn.stdout_fd = log.get();
-    spawn.stderr_fd = log.get();
-    auto child = ChildProcess::Spawn(spawn);
-    EXPECT_TRUE(child.ok()) << child.status().message();
-    if (!child.ok()) return;
-    process_ = std::move(*child);
-    const auto deadline = std::chrono::steady_clock::now() + 120s;
-    while (std::chrono::steady_clock::now() < deadline && !process_.Poll()) {
-      std::string text = ReadTestFile(log_);
-      size_t at = text.find(" at http://");
-      if (at != std::string::npos) {
-        url_ = text.substr(at + 4, text.find('\n', at) - at - 4);
-        return;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << "serve did not start:\n" << ReadTestFile(log_);
-  }
-  ~Serve() { process_.Stop(10s); }
-
-  std::string Invoke(const std::string& event) {
-    auto run =
-        RunCaptured({"curl", "-sS", "-XPOST", url_, "--data-binary", event}, TestEnvironment());
-    EXPECT_TRUE(run.status.success()) << run.err;
-    return run.out;
-  }
-  std::string log() const { return ReadTestFile(log_); }
-
- private:
-  ScratchDir scratch_;
-  std::string log_;
-  ChildProcess process_;
-  std::string url_;
-};
-
 TEST_F(RuntimeLayerTest, LayerHoldsNodeItsLibrariesAndAwsLambdaRic) {
   auto listing = RunCaptured({"unzip", "-Z1", *dir_ / "node22.zip"}, TestEnvironment());
   ASSERT_TRUE(listing.status.success()) << listing.err;
@@ -146,11 +100,12 @@ TEST_F(RuntimeLayerTest, AtLambdasGlibcTheCheckNamesTheFileAndTheFix) {
 }
 
 TEST_F(RuntimeLayerTest, FunctionRunsOnTheLayersNodeThroughTheNodejsPreset) {
-  Serve serve({"--task-root", kSource + "/tests/fixtures/node-version", "--layer",
-               *dir_ / "anysnap.zip", "--layer", *dir_ / "node22.zip", "--env",
-               "ANYSNAP_RUNTIME=nodejs", "--handler", "index.handler", "--memory", "1024", "--env",
-               "PATH=/opt/bin"});
-  std::string body = serve.Invoke("{}");
+  ServedLocally serve(
+      {"--task-root", kSource + "/tests/fixtures/node-version", "--layer", *dir_ / "anysnap.zip",
+       "--layer", *dir_ / "node22.zip", "--env", "ANYSNAP_RUNTIME=nodejs", "--handler",
+       "index.handler", "--memory", "1024", "--env", "PATH=/opt/bin"},
+      kPatience);
+  std::string body = serve.Invoke("{}").body;
   std::string log = serve.log();
   EXPECT_NE(body.find(R"("version":"v22.)"), std::string::npos) << body << log;
   auto machine = RunCaptured({"node", "--version"}, TestEnvironment());
@@ -168,9 +123,10 @@ TEST_F(RuntimeLayerTest, FunctionRunsOnTheLayersNodeThroughTheNodejsPreset) {
 }
 
 TEST_F(RuntimeLayerTest, NodejsPresetWithoutTheRuntimeLayerIsAnInvalidEntrypoint) {
-  Serve serve({"--task-root", kSource + "/tests/fixtures/node-version", "--layer",
-               *dir_ / "anysnap.zip", "--env", "ANYSNAP_RUNTIME=nodejs"});
-  std::string body = serve.Invoke("{}");
+  ServedLocally serve({"--task-root", kSource + "/tests/fixtures/node-version", "--layer",
+                       *dir_ / "anysnap.zip", "--env", "ANYSNAP_RUNTIME=nodejs"},
+                      kPatience);
+  std::string body = serve.Invoke("{}").body;
   std::string all = body + serve.log();
   EXPECT_NE(all.find("Runtime.InvalidEntrypoint"), std::string::npos) << all;
   EXPECT_NE(all.find("ANYSNAP_RUNTIME=nodejs: "), std::string::npos) << all;

@@ -21,6 +21,7 @@
 #define ANYSNAP_HTTP_SERVER_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -73,6 +74,11 @@ class HttpServer {
   void Stop();
   // Number of connections currently open.
   size_t open_connections() const;
+  // Number of connections closed since the server started.
+  uint64_t closed_connections() const;
+  // Waits until at least `count` connections have been closed since the
+  // server started, for at most `limit`; returns whether they have.
+  bool WaitForClosedConnections(uint64_t count, std::chrono::milliseconds limit) const;
 
  private:
   void AcceptLoop();
@@ -86,8 +92,9 @@ class HttpServer {
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex mu_;
-  std::condition_variable all_closed_;
+  mutable std::condition_variable closed_;  // notified on every close
   std::unordered_map<int, bool> open_fds_;  // guarded by mu_
+  uint64_t closed_count_ = 0;               // guarded by mu_
 };
 
 }  // namespace anysnap
