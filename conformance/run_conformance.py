@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 FUNCTION_NAME = "conformance"
@@ -138,6 +139,8 @@ def free_port():
 
 
 def wait_for_port(port, proc, log_path):
+    # RIE says nothing once it listens (its startHTTPServer logs only after
+    # ListenAndServe returns): connect until it accepts.
     deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -156,29 +159,40 @@ def read(path):
 
 
 class Server:
-    """A process serving the invoke endpoint: RIE or anysnap-local."""
+    """A process serving the invoke endpoint: RIE or anysnap-local. Its output
+    goes through a pipe to `log_path`, read line by line as it comes."""
+
+    LISTENING = re.compile(rb" at http://127\.0\.0\.1:(\d+)/")
 
     def __init__(self, argv, env, cwd, log_path, port=None):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=self.log, stderr=self.log,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.said_port = None
+        self.listening = threading.Event()  # serve said where, or the output ended
+        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        self.copier = threading.Thread(target=self._copy, daemon=True)
+        self.copier.start()
         if port is not None:
             wait_for_port(port, self.proc, log_path)
             self.port = port
         else:  # anysnap-local serve --port 0 says where it listens
-            deadline = time.monotonic() + PATIENCE_S
-            self.port = None
-            while time.monotonic() < deadline and self.port is None:
-                m = re.search(r" at http://127\.0\.0\.1:(\d+)/", read(log_path))
-                if m:
-                    self.port = int(m.group(1))
-                elif self.proc.poll() is not None:
-                    raise RuntimeError(f"anysnap-local exited:\n{read(log_path)}")
-                else:
-                    time.sleep(0.02)
+            self.listening.wait(PATIENCE_S)
+            self.port = self.said_port
             if self.port is None:
                 raise RuntimeError(f"anysnap-local did not start:\n{read(log_path)}")
+
+    def _copy(self):
+        for line in self.proc.stdout:
+            self.log.write(line)
+            self.log.flush()
+            if self.said_port is None:
+                m = self.LISTENING.search(line)
+                if m:
+                    self.said_port = int(m.group(1))
+                    self.listening.set()
+        self.listening.set()
 
     def invoke(self, body, content_type):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=PATIENCE_S)
@@ -204,6 +218,8 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        self.copier.join(15)
+        self.proc.stdout.close()
         self.log.close()
 
 
