@@ -450,34 +450,32 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
 
   int status = 202;
   std::string answer_type, answer_message;
+  // The invocation fails with the platform's error `type`, keeping what was
+  // received of the runtime's answer.
+  auto fail = [&](const char* type, const std::string& message) {
+    InvocationResult failed = PlatformError(request_id, type, message);
+    failed.headers = std::move(r.headers);
+    failed.streamed = r.streamed;
+    failed.body_bytes = r.body_bytes;
+    failed.trailers = ex.trailers();
+    failed.delivered = true;
+    r = std::move(failed);
+  };
   if (!read.ok()) {
     Log().Warn("runtime api: " + std::string(is_error ? "error" : "response") + " for " +
                request_id + " cut off after " + std::to_string(r.body_bytes) +
                " bytes: " + read.ToString());
-    InvocationResult failed = PlatformError(
-        request_id, "Runtime.TruncatedResponse",
-        "The runtime's " + std::string(is_error ? "error" : "response") +
-            " for this invocation was cut off after " + std::to_string(r.body_bytes) + " bytes");
-    failed.headers = std::move(r.headers);
-    failed.streamed = r.streamed;
-    failed.body_bytes = r.body_bytes;
-    failed.trailers = ex.trailers();
-    failed.delivered = true;
-    r = std::move(failed);
+    fail("Runtime.TruncatedResponse",
+         "The runtime's " + std::string(is_error ? "error" : "response") +
+             " for this invocation was cut off after " + std::to_string(r.body_bytes) + " bytes");
     status = 400;
     answer_type = "TruncatedHTTPRequest";
     answer_message = "The HTTP request body was cut off: " + read.ToString();
   } else if (too_large) {
-    InvocationResult failed = PlatformError(
-        request_id, "Function.ResponseSizeTooLarge",
-        "Response payload size (" + std::to_string(r.body_bytes) +
-            " bytes) exceeded maximum allowed payload size (" + std::to_string(limit) + " bytes).");
-    failed.headers = std::move(r.headers);
-    failed.streamed = r.streamed;
-    failed.body_bytes = r.body_bytes;
-    failed.trailers = ex.trailers();
-    failed.delivered = true;
-    r = std::move(failed);
+    fail("Function.ResponseSizeTooLarge",
+         "Response payload size (" + std::to_string(r.body_bytes) +
+             " bytes) exceeded maximum allowed payload size (" + std::to_string(limit) +
+             " bytes).");
     status = 413;
     answer_type = "RequestEntityTooLarge";
     answer_message = TooLargeMessage(limit);
