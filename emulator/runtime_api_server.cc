@@ -472,10 +472,9 @@ void RuntimeApiServer::Impl::HandleResult(Exchange& ex, const std::string& reque
     answer_type = "TruncatedHTTPRequest";
     answer_message = "The HTTP request body was cut off: " + read.ToString();
   } else if (too_large) {
-    fail("Function.ResponseSizeTooLarge",
-         "Response payload size (" + std::to_string(r.body_bytes) +
-             " bytes) exceeded maximum allowed payload size (" + std::to_string(limit) +
-             " bytes).");
+    fail("Function.ResponseSizeTooLarge", "Response payload size (" + std::to_string(r.body_bytes) +
+                                              " bytes) exceeded maximum allowed payload size (" +
+                                              std::to_string(limit) + " bytes).");
     status = 413;
     answer_type = "RequestEntityTooLarge";
     answer_message = TooLargeMessage(limit);
