@@ -73,8 +73,9 @@ inline constexpr std::pair<const char*, const char*> kPythonHooks = {"python/any
 
 // The reseed's files, relative to the reseed folder and to anysnap/reseed/ in
 // the layer (where anysnap-wrapper looks for them: wrapper/reseed_preload.h).
-inline constexpr std::array<const char*, 3> kReseedFiles = {
-    "nodejs/anysnap-reseed.js", "nodejs/anysnap_reseed.node", "python/sitecustomize.py"};
+inline constexpr std::array<const char*, 4> kReseedFiles = {
+    "nodejs/anysnap-reseed.js", "nodejs/channel.js", "nodejs/anysnap_reseed.node",
+    "python/sitecustomize.py"};
 
 }  // namespace anysnap::layer
 

@@ -226,11 +226,14 @@ TEST_F(LayerBuilderTest, ShipsTheReseedBesideThePrograms) {
   std::vector<std::string> reseed;
   std::copy_if(names.begin(), names.end(), std::back_inserter(reseed),
                [](const std::string& n) { return n.starts_with("anysnap/reseed/"); });
-  EXPECT_EQ(reseed, (std::vector<std::string>{"anysnap/reseed/", "anysnap/reseed/nodejs/",
-                                              "anysnap/reseed/nodejs/anysnap-reseed.js",
-                                              "anysnap/reseed/nodejs/anysnap_reseed.node",
-                                              "anysnap/reseed/python/",
-                                              "anysnap/reseed/python/sitecustomize.py"}));
+  const std::vector<std::string> shipped = {"anysnap/reseed/",
+                                            "anysnap/reseed/nodejs/",
+                                            "anysnap/reseed/nodejs/anysnap-reseed.js",
+                                            "anysnap/reseed/nodejs/anysnap_reseed.node",
+                                            "anysnap/reseed/nodejs/channel.js",
+                                            "anysnap/reseed/python/",
+                                            "anysnap/reseed/python/sitecustomize.py"};
+  EXPECT_EQ(reseed, shipped);
   ASSERT_EQ(::unlink(o.output.c_str()), 0);
 
   ASSERT_EQ(::unlink((dir_.path() + "/reseed/python/sitecustomize.py").c_str()), 0);
@@ -262,6 +265,7 @@ TEST_F(LayerBuilderTest, ShipsTheHookClientsWhereRuntimesFindThem) {
   });
   EXPECT_EQ(hooks, (std::vector<std::string>{"nodejs/", "nodejs/node_modules/",
                                              "nodejs/node_modules/anysnap-hooks/",
+                                             "nodejs/node_modules/anysnap-hooks/channel.js",
                                              "nodejs/node_modules/anysnap-hooks/index.d.ts",
                                              "nodejs/node_modules/anysnap-hooks/index.js",
                                              "nodejs/node_modules/anysnap-hooks/index.mjs",

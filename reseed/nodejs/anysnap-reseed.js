@@ -31,14 +31,11 @@
 //     Math.random: a new seed from /dev/urandom;
 //   and reports what it reseeded and what it could not (with why).
 //
-// Log lines go to stderr, prefixed "anysnap-reseed:". No dependencies.
+// It needs channel.js beside it: the hook channel's client code, one file with
+// anysnap-hooks's. Log lines go to stderr, prefixed "anysnap-reseed:". No other
+// dependencies.
 
-const PREFIX = '/anysnap/v1';
 const AFTER_RESTORE = 'after-restore';
-const REGISTER_TIMEOUT_MS = 5000;
-const MAX_BODY = 64 * 1024;
-const REPOLL_FIRST_MS = 50;
-const REPOLL_MAX_MS = 1000;
 // Node.js's randomUUID cache (lib/internal/crypto/random.js, kBatchSize).
 const UUID_BATCH = 128;
 const PEEK = Symbol.for('anysnap.reseed.peek');
@@ -61,6 +58,12 @@ function restoreNodeOptions() {
 }
 
 const fs = require('fs');
+
+// The hook channel's client code (channel.js), shared with anysnap-hooks: the
+// build copies it beside this file (reseed/CMakeLists.txt), and main() loads it
+// from there, whatever NODE_PATH holds, in the main thread only. Without it the
+// process goes on, with one line saying it is not reseeded.
+let channel;
 
 // /dev/urandom, opened once (close-on-exec) and kept: every later seed is a
 // read, so the snapshot-safety audit sees the reseed open it exactly once.
@@ -112,112 +115,6 @@ function installMathRandom() {
   return seed;
 }
 
-// host and port of AWS_LAMBDA_RUNTIME_API.
-function runtimeApi() {
-  const value = process.env.AWS_LAMBDA_RUNTIME_API;
-  if (!value) return null;
-  const colon = value.lastIndexOf(':');
-  const port = Number(value.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) return null;
-  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port, display: value };
-}
-
-// Runs in a worker thread: one POST, its outcome written into the shared
-// buffer ([0] done, [1] status or -1, [2] body length, then the body).
-async function requestInWorker() {
-  const { workerData } = await import('node:worker_threads');
-  const { default: http } = await import('node:http');
-  const { shared, host, port, path, body } = workerData;
-  const head = new Int32Array(shared, 0, 3);
-  const bytes = new Uint8Array(shared, 12);
-  const finish = (status, data) => {
-    const n = Math.min(data.length, bytes.length);
-    bytes.set(data.subarray(0, n));
-    head[1] = status;
-    head[2] = n;
-    Atomics.store(head, 0, 1);
-    Atomics.notify(head, 0);
-  };
-  const fail = (e) => finish(-1, Buffer.from(e.code || e.message));
-  try {
-    const req = http.request(
-      {
-        host,
-        port,
-        path,
-        method: 'POST',
-        agent: false,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => finish(res.statusCode, Buffer.concat(chunks)));
-        res.on('error', fail);
-      },
-    );
-    req.on('error', fail);
-    req.end(body);
-  } catch (e) {
-    fail(e);
-  }
-}
-
-// POSTs `body` to `path`, waiting on this thread without running the event
-// loop: registration must be done before the function's code goes on.
-function postSync(api, path, body) {
-  const { Worker } = require('worker_threads');
-  const shared = new SharedArrayBuffer(12 + MAX_BODY);
-  const head = new Int32Array(shared, 0, 3);
-  let worker;
-  try {
-    worker = new Worker(`(${requestInWorker})()`, {
-      eval: true,
-      workerData: { shared, host: api.host, port: api.port, path, body },
-    });
-  } catch (e) {
-    return { error: `no worker thread (${e.message})` };
-  }
-  worker.unref();
-  worker.on('error', () => {});
-  Atomics.wait(head, 0, 0, REGISTER_TIMEOUT_MS);
-  const done = Atomics.load(head, 0) === 1;
-  worker.terminate().catch(() => {});
-  if (!done) return { error: `no answer within ${REGISTER_TIMEOUT_MS / 1000} s` };
-  const data = Buffer.from(new Uint8Array(shared, 12, head[2])).toString('utf8');
-  if (head[1] < 0) return { error: data };
-  return { status: head[1], body: data };
-}
-
-function parseJson(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-// One request on the event loop, on a socket that never keeps the process alive.
-function request(api, method, path, body) {
-  const http = require('http');
-  return new Promise((resolve, reject) => {
-    const headers = {};
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = Buffer.byteLength(body);
-    }
-    const req = http.request({ host: api.host, port: api.port, path, method, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('socket', (socket) => socket.unref());
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 // POSTs a report on a plain socket: the http module's client code for a
 // request with a body is first run here, after the restore, and compiling it
 // then cost milliseconds on the way to the first invoke (the poll, a GET,
@@ -244,10 +141,6 @@ function postReport(api, path, body) {
     });
     socket.on('error', reject);
   });
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 // The native addon, loaded during init (not in the restore's time): its
@@ -297,6 +190,7 @@ function reseedAll(addon, reseedMathRandom, randomUUID) {
 
 // Sends the after-restore report; a broken connection is retried a few times.
 async function report(api, id, phase, outcome) {
+  const { PREFIX, REPOLL_FIRST_MS, REPOLL_MAX_MS, sleep } = channel;
   const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase/${encodeURIComponent(phase)}`;
   const body = JSON.stringify(outcome);
   for (let attempt = 1, delay = REPOLL_FIRST_MS; ; attempt++, delay = Math.min(2 * delay, REPOLL_MAX_MS)) {
@@ -316,6 +210,7 @@ async function report(api, id, phase, outcome) {
 
 // The long poll: reseeds when the delegator asks, then stops.
 async function serve(api, id, reseed) {
+  const { PREFIX, REPOLL_FIRST_MS, REPOLL_MAX_MS, request, parseJson, sleep } = channel;
   const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase`;
   let delay = REPOLL_FIRST_MS;
   for (;;) {
@@ -355,11 +250,17 @@ function main() {
   const reseedMathRandom = installMathRandom();
   const crypto = require('crypto');
   const randomUUID = crypto.randomUUID.bind(crypto); // the function's own replacement aside
-  const api = runtimeApi();
+  try {
+    channel = require('./channel.js');
+  } catch (e) {
+    log(`channel.js did not load (${e.message.split('\n')[0]}): this process is not reseeded after restore`);
+    return;
+  }
+  const api = channel.runtimeApi();
   if (!api) return; // not behind a Runtime API: nothing will restore this process
-  const answer = postSync(
+  const answer = channel.postSync(
     api,
-    `${PREFIX}/clients`,
+    `${channel.PREFIX}/clients`,
     JSON.stringify({ language: 'nodejs', pid: process.pid, reseed: true }),
   );
   if (answer.error) {
@@ -369,7 +270,7 @@ function main() {
   // 404: no delegator in front; 409: init has ended, so this process was
   // started after the snapshot and holds nothing it shares.
   if (answer.status === 404 || answer.status === 409) return;
-  const client = answer.status === 201 ? parseJson(answer.body) : undefined;
+  const client = answer.status === 201 ? channel.parseJson(answer.body) : undefined;
   if (!client || typeof client.id !== 'string' || !Array.isArray(client.phases)) {
     log(`registration refused (${answer.status} ${answer.body}): this process is not reseeded after restore`);
     return;

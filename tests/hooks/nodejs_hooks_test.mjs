@@ -356,6 +356,21 @@ describe('anysnap-hooks for Node.js', { concurrency: true }, () => {
       assert.deepEqual(channel.events, []);
     }));
 
+  test("the package's files hold every module it loads", async () => {
+    const r = await runNode(
+      `require(${JSON.stringify(packageDir)});
+      process.stdout.write(JSON.stringify(Object.keys(require.cache)));`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const loaded = JSON.parse(r.stdout)
+      .filter((file) => file.startsWith(packageDir + path.sep))
+      .map((file) => path.relative(packageDir, file))
+      .sort();
+    assert.deepEqual(loaded, ['channel.js', 'index.js']);
+    const { files } = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
+    for (const file of loaded) assert.ok(files.includes(file), `package.json "files" lacks ${file}`);
+  });
+
   test('import and require share one registry', () =>
     withChannel({ phases: ['before-snapshot', 'after-restore'] }, async (channel, api) => {
       // A function folder with the package in its node_modules.

@@ -1,9 +1,11 @@
 // Tests of the Node.js reseed's preload (reseed/nodejs/anysnap-reseed.js) on
-// its own, without a delegator: what it does to a process as it loads.
+// its own, without a delegator: what it does to a process as it loads. It is
+// loaded as the layer ships it: from the build's reseed folder, where
+// channel.js sits beside it (ANYSNAP_RESEED_DIR, set by ctest; build/reseed).
 //
 // Run: node --test tests/hooks/reseed_nodejs_test.mjs
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +13,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const preload = path.resolve(here, '../../reseed/nodejs/anysnap-reseed.js');
+const reseedDir = process.env.ANYSNAP_RESEED_DIR || path.resolve(here, '../../build/reseed');
+const preload = path.join(reseedDir, 'nodejs', 'anysnap-reseed.js');
 
 // NODE_OPTIONS's quoting, as anysnap-wrapper writes it (reseed_preload.cc).
 const quote = (p) => `"${p.replace(/[\\"]/g, '\\$&')}"`;
@@ -57,6 +60,7 @@ test("NODE_OPTIONS is given back the function's own value, whatever the path hol
   try {
     const file = path.join(dir, 'anysnap-reseed.js');
     fs.copyFileSync(preload, file);
+    fs.copyFileSync(path.join(path.dirname(preload), 'channel.js'), path.join(dir, 'channel.js'));
     const code = `console.log(JSON.stringify({ options: process.env.NODE_OPTIONS ?? null,
       replaced: typeof Math.random[Symbol.for('anysnap.reseed.peek')] }))`;
     assert.deepEqual(run(code, { file, userOptions: '--max-old-space-size=100' }), {
@@ -64,6 +68,27 @@ test("NODE_OPTIONS is given back the function's own value, whatever the path hol
       replaced: 'function',
     });
     assert.deepEqual(run(code, { file }), { options: null, replaced: 'function' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without channel.js beside it: Math.random is still replaced, one line says the process is not reseeded', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reseed-alone-'));
+  try {
+    const file = path.join(dir, 'anysnap-reseed.js');
+    fs.copyFileSync(preload, file);
+    const env = { ...process.env, NODE_OPTIONS: `--require ${quote(file)}` };
+    delete env.AWS_LAMBDA_RUNTIME_API;
+    const code = `console.log(typeof Math.random[Symbol.for('anysnap.reseed.peek')])`;
+    const r = spawnSync(process.execPath, ['-e', code], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'function\n');
+    assert.equal(
+      r.stderr,
+      "anysnap-reseed: channel.js did not load (Cannot find module './channel.js'): " +
+        'this process is not reseeded after restore\n',
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

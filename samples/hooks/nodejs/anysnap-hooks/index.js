@@ -13,7 +13,7 @@
 //   so synchronously: the delegator must know of the client before the runtime's
 //   first invocation/next, and function code registers hooks while it loads,
 //   before the runtime goes on. A worker thread makes the request while this
-//   thread waits on a SharedArrayBuffer (at most REGISTER_TIMEOUT_MS).
+//   thread waits on a SharedArrayBuffer (at most 5 s; channel.js).
 // - When the delegator wants phases run, they are awaited for on this thread's
 //   event loop with a long poll whose socket is unref'd: the client never keeps
 //   a process alive.
@@ -24,20 +24,14 @@
 //   AWS_LAMBDA_RUNTIME_API is unset) hooks never run: one warning line on stderr
 //   and the function goes on.
 //
-// Log lines go to stderr, prefixed "anysnap-hooks:". No dependencies.
+// The channel's client code is channel.js, beside this file. Log lines go to
+// stderr, prefixed "anysnap-hooks:". No dependencies.
 
-const http = require('http');
-const { Worker } = require('worker_threads');
+const { PREFIX, REPOLL_FIRST_MS, REPOLL_MAX_MS, runtimeApi, postSync, parseJson, request, sleep } =
+  require('./channel.js');
 
-const PREFIX = '/anysnap/v1';
 const BEFORE_SNAPSHOT = 'before-snapshot';
 const AFTER_RESTORE = 'after-restore';
-const REGISTER_TIMEOUT_MS = 5000;
-// The channel's bodies are at most 64 KiB; an answer is read into this much.
-const MAX_BODY = 64 * 1024;
-// Re-poll delays after a broken poll connection (as across a snapshot).
-const REPOLL_FIRST_MS = 50;
-const REPOLL_MAX_MS = 1000;
 // Longest hook name and error message put in a report.
 const MAX_NAME = 256;
 const MAX_MESSAGE = 8192;
@@ -56,94 +50,6 @@ function log(line) {
 
 function hookName(fn) {
   return (fn.name || '(anonymous)').slice(0, MAX_NAME);
-}
-
-// host and port of AWS_LAMBDA_RUNTIME_API ("127.0.0.1:9001", "[::1]:9001").
-function runtimeApi() {
-  const value = process.env.AWS_LAMBDA_RUNTIME_API;
-  if (!value) return null;
-  const colon = value.lastIndexOf(':');
-  if (colon <= 0) return null;
-  const port = Number(value.slice(colon + 1));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) return null;
-  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port, display: value };
-}
-
-// Runs in the worker thread: one request to the channel, whose outcome goes
-// into the shared buffer: [0] done flag, [1] HTTP status (-1: no answer),
-// [2] body length, then the body (or the error's code). Its modules come from
-// import(), which works whether the worker's code is evaluated as CommonJS or
-// as an ES module (as under --input-type=module, which workers inherit).
-async function requestInWorker() {
-  const { workerData } = await import('node:worker_threads');
-  const { default: http } = await import('node:http');
-  const { shared, host, port, path, body } = workerData;
-  const head = new Int32Array(shared, 0, 3);
-  const bytes = new Uint8Array(shared, 12);
-  const finish = (status, data) => {
-    const n = Math.min(data.length, bytes.length);
-    bytes.set(data.subarray(0, n));
-    head[1] = status;
-    head[2] = n;
-    Atomics.store(head, 0, 1);
-    Atomics.notify(head, 0);
-  };
-  const fail = (e) => finish(-1, Buffer.from(e.code || e.message));
-  try {
-    const req = http.request(
-      {
-        host,
-        port,
-        path,
-        method: 'POST',
-        agent: false,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => finish(res.statusCode, Buffer.concat(chunks)));
-        res.on('error', fail);
-      },
-    );
-    req.on('error', fail);
-    req.end(body);
-  } catch (e) {
-    fail(e); // e.g. a host that is no host name
-  }
-}
-
-// POSTs `body` to `path` and waits for the answer on this thread, without
-// running the event loop. Returns {status, body} or {error}.
-function postSync(api, path, body) {
-  const shared = new SharedArrayBuffer(12 + MAX_BODY);
-  const head = new Int32Array(shared, 0, 3);
-  let worker;
-  try {
-    worker = new Worker(`(${requestInWorker})()`, {
-      eval: true,
-      workerData: { shared, host: api.host, port: api.port, path, body },
-    });
-  } catch (e) {
-    return { error: `no worker thread (${e.message})` };
-  }
-  worker.unref();
-  worker.on('error', () => {}); // a failure shows as no answer
-  Atomics.wait(head, 0, 0, REGISTER_TIMEOUT_MS);
-  const done = Atomics.load(head, 0) === 1;
-  worker.terminate().catch(() => {});
-  if (!done) return { error: `no answer within ${REGISTER_TIMEOUT_MS / 1000} s` };
-  const data = Buffer.from(new Uint8Array(shared, 12, head[2])).toString('utf8');
-  if (head[1] < 0) return { error: data };
-  return { status: head[1], body: data };
-}
-
-function parseJson(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 // "409 Anysnap.TooLate: init has ended" from an answer in the channel's error shape.
@@ -198,34 +104,6 @@ function register(kind, fn) {
   }
   state = 'active';
   servePhases(api, client.id).catch((e) => log(`stopped serving phases: ${e.message}`));
-}
-
-// One request on this thread's event loop, on a socket that never keeps the
-// process alive. Resolves {status, body}; rejects when the connection breaks.
-function request(api, method, path, body) {
-  return new Promise((resolve, reject) => {
-    const headers = {};
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = Buffer.byteLength(body);
-    }
-    const req = http.request(
-      { host: api.host, port: api.port, path, method, headers, agent: false },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('socket', (socket) => socket.unref());
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function errorType(error) {
