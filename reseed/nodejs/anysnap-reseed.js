@@ -188,53 +188,25 @@ function reseedAll(addon, reseedMathRandom, randomUUID) {
   return { ok: true, reseeded, not_reseeded: notReseeded };
 }
 
-// Sends the after-restore report; a broken connection is retried a few times.
+// Sends the after-restore report; a broken connection is tried again a few times.
 async function report(api, id, phase, outcome) {
-  const { PREFIX, REPOLL_FIRST_MS, REPOLL_MAX_MS, sleep } = channel;
-  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase/${encodeURIComponent(phase)}`;
-  const body = JSON.stringify(outcome);
-  for (let attempt = 1, delay = REPOLL_FIRST_MS; ; attempt++, delay = Math.min(2 * delay, REPOLL_MAX_MS)) {
-    try {
-      const answer = await postReport(api, path, body);
-      if (answer.status !== 204) log(`report refused (${answer.status} ${answer.body})`);
-      return;
-    } catch (e) {
-      if (attempt === 3) {
-        log(`report not delivered (${e.code || e.message})`);
-        return;
-      }
-      await sleep(delay);
-    }
-  }
+  const sent = await channel.sendReport(api, id, phase, outcome, postReport);
+  if (sent.error) log(`report not delivered (${sent.error})`);
+  else if (sent.answer.status !== 204) log(`report refused (${sent.answer.status} ${sent.answer.body})`);
 }
 
 // The long poll: reseeds when the delegator asks, then stops.
 async function serve(api, id, reseed) {
-  const { PREFIX, REPOLL_FIRST_MS, REPOLL_MAX_MS, request, parseJson, sleep } = channel;
-  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase`;
-  let delay = REPOLL_FIRST_MS;
   for (;;) {
-    let answer;
-    try {
-      answer = await request(api, 'GET', path);
-    } catch {
-      await sleep(delay); // a broken poll (e.g. across a snapshot): poll again
-      delay = Math.min(2 * delay, REPOLL_MAX_MS);
-      continue;
-    }
-    delay = REPOLL_FIRST_MS;
-    if (answer.status >= 500) {
-      await sleep(REPOLL_MAX_MS);
-      continue;
-    }
-    const message = answer.status === 200 ? parseJson(answer.body) : undefined;
-    if (!message || typeof message.phase !== 'string') {
-      log(`phase poll refused (${answer.status} ${answer.body}): this process is not reseeded after restore`);
+    const next = await channel.pollPhase(api, id);
+    if (next.refused) {
+      const { status, body } = next.refused;
+      log(`phase poll refused (${status} ${body}): this process is not reseeded after restore`);
       return;
     }
-    if (message.phase === 'done') return;
-    if (message.phase !== AFTER_RESTORE) {
-      await report(api, id, message.phase, { ok: true, reseeded: [], not_reseeded: [] });
+    if (next.phase === 'done') return;
+    if (next.phase !== AFTER_RESTORE) {
+      await report(api, id, next.phase, { ok: true, reseeded: [], not_reseeded: [] });
       continue;
     }
     // A process is restored once: after this report nothing is left to do,

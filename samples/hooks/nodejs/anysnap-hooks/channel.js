@@ -14,6 +14,8 @@
 // - request() makes one request on the event loop, on a socket that never
 //   keeps the process alive; it resolves {status, body} and rejects when the
 //   connection breaks.
+// - pollPhase() waits for the next phase the delegator asks a client to run;
+//   sendReport() sends the client's report on it.
 // - parseJson() and sleep() (an unref'd timer) are the small rest.
 //
 // Node.js's own modules are required when first used, so loading this file
@@ -145,13 +147,53 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-module.exports = {
-  PREFIX,
-  REPOLL_FIRST_MS,
-  REPOLL_MAX_MS,
-  runtimeApi,
-  postSync,
-  parseJson,
-  request,
-  sleep,
-};
+// The long poll for the next phase client `id` is to run: polled again after a
+// broken connection (as across a snapshot; delays from REPOLL_FIRST_MS,
+// doubling up to REPOLL_MAX_MS) or a 5xx answer (after REPOLL_MAX_MS).
+// Resolves {phase}, or {refused: {status, body}} for an answer with no phase.
+async function pollPhase(api, id) {
+  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase`;
+  let delay = REPOLL_FIRST_MS;
+  for (;;) {
+    let answer;
+    try {
+      answer = await request(api, 'GET', path);
+    } catch {
+      await sleep(delay);
+      delay = Math.min(2 * delay, REPOLL_MAX_MS);
+      continue;
+    }
+    delay = REPOLL_FIRST_MS;
+    if (answer.status >= 500) {
+      await sleep(REPOLL_MAX_MS);
+      continue;
+    }
+    const message = answer.status === 200 ? parseJson(answer.body) : undefined;
+    if (!message || typeof message.phase !== 'string') return { refused: answer };
+    return { phase: message.phase };
+  }
+}
+
+function postOnEventLoop(api, path, body) {
+  return request(api, 'POST', path, body);
+}
+
+// Sends client `id`'s report on `phase` (`outcome`, as JSON) with
+// post(api, path, body), which resolves {status, body} and rejects when the
+// connection breaks (request() by default); a broken connection is tried
+// again, three tries in all. Resolves {answer}, or {error} (the last break's
+// code or message).
+async function sendReport(api, id, phase, outcome, post = postOnEventLoop) {
+  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase/${encodeURIComponent(phase)}`;
+  const body = JSON.stringify(outcome);
+  for (let attempt = 1, delay = REPOLL_FIRST_MS; ; attempt++, delay = Math.min(2 * delay, REPOLL_MAX_MS)) {
+    try {
+      return { answer: await post(api, path, body) };
+    } catch (e) {
+      if (attempt === 3) return { error: e.code || e.message };
+      await sleep(delay);
+    }
+  }
+}
+
+module.exports = { PREFIX, runtimeApi, postSync, parseJson, request, sleep, pollPhase, sendReport };

@@ -27,8 +27,7 @@
 // The channel's client code is channel.js, beside this file. Log lines go to
 // stderr, prefixed "anysnap-hooks:". No dependencies.
 
-const { PREFIX, REPOLL_FIRST_MS, REPOLL_MAX_MS, runtimeApi, postSync, parseJson, request, sleep } =
-  require('./channel.js');
+const { PREFIX, runtimeApi, postSync, parseJson, pollPhase, sendReport } = require('./channel.js');
 
 const BEFORE_SNAPSHOT = 'before-snapshot';
 const AFTER_RESTORE = 'after-restore';
@@ -135,56 +134,28 @@ async function runPhase(phase) {
   return { ok: true, hooks: list.length };
 }
 
-// Sends a phase's report; a broken connection is retried a few times.
+// Sends a phase's report; a broken connection is tried again a few times.
 async function report(api, id, phase, outcome) {
-  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase/${encodeURIComponent(phase)}`;
-  const body = JSON.stringify(outcome);
-  for (let attempt = 1, delay = REPOLL_FIRST_MS; ; attempt++, delay = Math.min(2 * delay, REPOLL_MAX_MS)) {
-    try {
-      const answer = await request(api, 'POST', path, body);
-      if (answer.status !== 204) log(`${phase} report refused (${describeAnswer(answer)})`);
-      return;
-    } catch (e) {
-      if (attempt === 3) {
-        log(`${phase} report not delivered (${e.code || e.message})`);
-        return;
-      }
-      await sleep(delay);
-    }
-  }
+  const sent = await sendReport(api, id, phase, outcome);
+  if (sent.error) log(`${phase} report not delivered (${sent.error})`);
+  else if (sent.answer.status !== 204) log(`${phase} report refused (${describeAnswer(sent.answer)})`);
 }
 
-// The long-poll loop: runs each phase the delegator asks for, until "done".
+// Runs each phase the delegator asks for, until "done".
 async function servePhases(api, id) {
-  const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase`;
-  let delay = REPOLL_FIRST_MS;
   for (;;) {
-    let answer;
-    try {
-      answer = await request(api, 'GET', path);
-    } catch {
-      // Broken poll (e.g. across a snapshot): poll again.
-      await sleep(delay);
-      delay = Math.min(2 * delay, REPOLL_MAX_MS);
-      continue;
-    }
-    delay = REPOLL_FIRST_MS;
-    if (answer.status >= 500) {
-      await sleep(REPOLL_MAX_MS);
-      continue;
-    }
-    const message = answer.status === 200 ? parseJson(answer.body) : undefined;
-    if (!message || typeof message.phase !== 'string') {
-      log(`phase poll refused (${describeAnswer(answer)}): hooks will not run`);
+    const next = await pollPhase(api, id);
+    if (next.refused) {
+      log(`phase poll refused (${describeAnswer(next.refused)}): hooks will not run`);
       state = 'off';
       return;
     }
-    if (message.phase === 'done') {
+    if (next.phase === 'done') {
       state = 'idle';
       return;
     }
-    if (!hooks.has(message.phase)) log(`unknown phase ${message.phase}: no hooks to run`);
-    await report(api, id, message.phase, await runPhase(message.phase));
+    if (!hooks.has(next.phase)) log(`unknown phase ${next.phase}: no hooks to run`);
+    await report(api, id, next.phase, await runPhase(next.phase));
   }
 }
 
