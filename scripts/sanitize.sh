@@ -9,8 +9,11 @@
 #         and soak tests. The black-box tests run the sanitized anysnap-wrapper,
 #         so LeakSanitizer checks it at every exit.
 #   tsan  build-tsan/, ThreadSanitizer (-DANYSNAP_TSAN=ON): the threaded parts
-#         (HTTP server, upstream client, delegator, hook channel, lifecycle) and
-#         the black-box and fault tests, which run the wrapper under TSan too.
+#         (HTTP server, upstream client, delegator, hook channel, lifecycle,
+#         the Runtime API server), the emulator's tests (the anysnap-local they
+#         run is built with TSan), the black-box tests of the wrapper, the
+#         lifecycle and the audit (its supervisor thread), the samples' test
+#         and the fault tests: the wrapper runs under TSan in all of them.
 # Any sanitizer report fails the test that caused it, hence the script.
 #
 # Usage: scripts/sanitize.sh [asan] [tsan]   (both by default)
@@ -45,16 +48,19 @@ for kind in $kinds; do
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ANYSNAP_SOAK_INVOCATIONS=2000 \
         run build-asan -DANYSNAP_SANITIZE=ON anysnap-wrapper anysnap-delegator anysnap-layer \
-          anysnap-local anysnap-plain-runtime deny-seccomp core_test delegator_test lifecycle_test \
-          hook_channel_test wrapper_test layer_test runtime_api_server_test local_run_test \
-          local_serve_test config_hostile_test fault_test fault_blackbox_test security_test \
-          wrapper_blackbox_test lifecycle_blackbox_test audit_blackbox_test samples_test soak_test
+          anysnap_reseed_node anysnap-local anysnap-plain-runtime deny-seccomp core_test \
+          delegator_test lifecycle_test hook_channel_test wrapper_test layer_test \
+          runtime_api_server_test local_run_test local_serve_test config_hostile_test fault_test \
+          fault_blackbox_test security_test wrapper_blackbox_test lifecycle_blackbox_test \
+          audit_blackbox_test reseed_blackbox_test samples_test soak_test
       ;;
     tsan)
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-        run build-tsan -DANYSNAP_TSAN=ON anysnap-wrapper core_test delegator_test lifecycle_test \
-          hook_channel_test fault_test lifecycle_blackbox_test wrapper_blackbox_test \
-          fault_blackbox_test
+        run build-tsan -DANYSNAP_TSAN=ON anysnap-wrapper anysnap-delegator anysnap-layer \
+          anysnap_reseed_node anysnap-local anysnap-plain-runtime deny-seccomp core_test \
+          delegator_test lifecycle_test hook_channel_test runtime_api_server_test local_run_test \
+          local_serve_test fault_test lifecycle_blackbox_test wrapper_blackbox_test \
+          fault_blackbox_test audit_blackbox_test reseed_blackbox_test samples_test
       ;;
     *) echo "sanitize: unknown kind $kind (asan, tsan)" >&2; exit 2 ;;
   esac

@@ -26,8 +26,9 @@ const std::string kNodePreload = kReseedDir + "/nodejs/anysnap-reseed.js";
 const std::string kAddon = kReseedDir + "/nodejs/anysnap_reseed.node";
 const std::string kNodeFunction = kFixtures + "/reseed/nodejs";
 const std::string kPythonFunction = kFixtures + "/reseed/python";
-const std::string kPythonDeps = kBin.substr(0, kBin.rfind('/')) + "/python-deps";
-const std::string kRic = kBin.substr(0, kBin.rfind('/')) + "/node_modules/aws-lambda-ric/index.mjs";
+// What scripts/test-deps.sh installs, in build/ whichever build runs the test.
+const std::string kPythonDeps = kSource + "/build/python-deps";
+const std::string kRic = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
 const std::string kMark = kFixtures + "/hooks/mark.sh";
 const std::string kNext = "GET /2018-06-01/runtime/invocation/next";
 const std::string kRestoreNext = "GET /2018-06-01/runtime/restore/next";
