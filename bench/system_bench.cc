@@ -49,7 +49,6 @@
 #include "anysnap/child_process.h"
 #include "anysnap/environment.h"
 #include "anysnap/http.h"
-#include "anysnap/http_server.h"
 #include "anysnap/net.h"
 #include "anysnap/unique_fd.h"
 #include "anysnap/upstream_client.h"

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "anysnap/http_server.h"
+#include "anysnap/http.h"
 #include "anysnap/status.h"
 
 namespace anysnap {

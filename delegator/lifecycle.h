@@ -46,7 +46,7 @@
 
 #include "anysnap/config.h"
 #include "anysnap/environment.h"
-#include "anysnap/http_server.h"
+#include "anysnap/http.h"
 #include "anysnap/runtime_api.h"
 #include "anysnap/time_source.h"
 #include "anysnap/upstream_client.h"

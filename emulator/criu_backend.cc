@@ -156,6 +156,9 @@ class CriuBackend final : public SnapshotBackend {
     restored.restore_started = Clock::now();
     const std::string log =
         settings_.image_dir + "/restore-" + std::to_string(++restores_) + ".log";
+    // criu writes the restored tree's root pid here once the restore worked.
+    const std::string pidfile =
+        settings_.image_dir + "/restore-" + std::to_string(restores_) + ".pid";
     auto command = [&](const FunctionEnvironment::RestoreContext& context) -> Result<SpawnOptions> {
       if (context.netns == nullptr) {
         return Status::Unavailable("criu restores need a network namespace per environment");
@@ -167,7 +170,7 @@ class CriuBackend final : public SnapshotBackend {
       sandbox.task_root = spec_.function.task_root;
       sandbox.layer_dir = spec_.function.layer_dir;
       sandbox.argv = {settings_.criu, "restore", "-D", settings_.image_dir, "-o", log, "-v2",
-                      "--tcp-established",
+                      "--pidfile", pidfile, "--tcp-established",
                       // criu's stdout (the new output pipe) replaces the dumped one.
                       "--inherit-fd", "fd[1]:pipe:[" + std::to_string(output_inode_) + "]",
                       // criu's stdin is the new network namespace.
@@ -191,9 +194,16 @@ class CriuBackend final : public SnapshotBackend {
     }
     if (!(*env)->alive()) {
       keep_image_ = true;
-      return Status::Internal("criu restore failed (" +
-                              (*env)->exit_status().value_or(ExitStatus{}).Describe() + "); see " +
-                              log);
+      const std::string how = (*env)->exit_status().value_or(ExitStatus{}).Describe();
+      // criu waits for the tree it restored and ends as it did: with its
+      // pidfile written, the restore worked and the function's process ended
+      // before it called the Runtime API again.
+      std::error_code ec;
+      if (std::filesystem::exists(pidfile, ec)) {
+        return Status::Internal("the restored process tree ended (" + how +
+                                ") before it called the Runtime API; criu's log: " + log);
+      }
+      return Status::Internal("criu restore failed (" + how + "); see " + log);
     }
     restored.resumed = Clock::now();
     restored.env = std::move(*env);

@@ -428,6 +428,25 @@ TEST(LocalServeTest, BadInputGetsOneLineAndStatus2) {
   }
 }
 
+// A runtime on its own loses its connection to the dumped environment's
+// Runtime API and ends after the restore: said as that, not as criu failing.
+TEST(LocalServeTest, ARestoredTreeThatEndsIsNotCalledACriuFailure) {
+  Status criu = CheckCriu(testing::TestCriu());
+  if (!criu.ok()) GTEST_SKIP() << "criu unusable here: " << criu.message();
+  PythonFunction fn;
+  auto run =
+      RunCaptured(With({kLocal, "run", "--task-root", fn.path(), "--no-wrapper", "--init-type",
+                        "snap-start", "--snapshot", "criu", "--criu", testing::TestCriu()},
+                       kPython),
+                  TestEnvironment());
+  EXPECT_EQ(run.status.code, 1) << run.err;
+  EXPECT_NE(run.out.find("the restored process tree ended (exit status 0) before it called the "
+                         "Runtime API; criu's log: "),
+            std::string::npos)
+      << run.out << run.err;
+  EXPECT_EQ(run.out.find("criu restore failed"), std::string::npos) << run.out;
+}
+
 TEST(LocalServeTest, CriuRestoresFromOneImage) {
   Status criu = CheckCriu(testing::TestCriu());
   if (!criu.ok()) GTEST_SKIP() << "criu unusable here: " << criu.message();

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "anysnap/http_server.h"
+#include "anysnap/http.h"
 #include "hook_channel.h"
 
 namespace {
