@@ -13,25 +13,14 @@ namespace {
 using testing::kBin;
 using testing::kFixtures;
 using testing::kSource;
+using testing::ReadAll;
+using testing::SnapStart;
 using Function = testing::WrappedFunction;
 
 const std::string kTestBin = kBin + "/../tests";
 
-RuntimeApiServer::Options SnapStart() {
-  RuntimeApiServer::Options o;
-  o.snap_start = true;
-  return o;
-}
-
 std::string ReportPath(const std::string& name) {
   return ::testing::TempDir() + "/audit-" + std::to_string(::getpid()) + "-" + name + ".json";
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A snap-start function with the audit on, reporting to `report`.

@@ -17,6 +17,7 @@ namespace {
 
 using testing::kBin;
 using testing::kSource;
+using testing::SnapStart;
 using Function = testing::WrappedFunction;
 
 class LayerSamples : public ::testing::Test {
@@ -67,12 +68,6 @@ class LayerSamples : public ::testing::Test {
 
 std::string* LayerSamples::dir_ = nullptr;
 bool LayerSamples::ok_ = false;
-
-RuntimeApiServer::Options SnapStart() {
-  RuntimeApiServer::Options o;
-  o.snap_start = true;
-  return o;
-}
 
 TEST_F(LayerSamples, LayerHoldsTheWrapperWithItsLibraries) {
   ASSERT_TRUE(ok_);

@@ -15,18 +15,12 @@ namespace anysnap {
 namespace {
 
 using testing::kFixtures;
+using testing::SnapStart;
 using Function = testing::WrappedFunction;
 
 const std::string kMark = kFixtures + "/hooks/mark.sh";
 
 std::string PythonRuntime() { return "python3 " + kFixtures + "/python/runtime.py"; }
-
-RuntimeApiServer::Options SnapStart(bool auto_restore = true) {
-  RuntimeApiServer::Options o;
-  o.snap_start = true;
-  o.auto_restore = auto_restore;
-  return o;
-}
 
 // A function in snap-start mode running the Python fixture.
 void SetUpSnapStart(Function& fn, const std::string& init_type = "snap-start") {

@@ -19,6 +19,8 @@ namespace {
 using testing::kBin;
 using testing::kFixtures;
 using testing::kSource;
+using testing::ReadAll;
+using testing::SnapStart;
 using Function = testing::WrappedFunction;
 
 const std::string kReseedDir = kBin.substr(0, kBin.rfind('/')) + "/reseed";
@@ -32,20 +34,6 @@ const std::string kRic = kSource + "/build/node_modules/aws-lambda-ric/index.mjs
 const std::string kMark = kFixtures + "/hooks/mark.sh";
 const std::string kNext = "GET /2018-06-01/runtime/invocation/next";
 const std::string kRestoreNext = "GET /2018-06-01/runtime/restore/next";
-
-RuntimeApiServer::Options SnapStart(bool auto_restore) {
-  RuntimeApiServer::Options o;
-  o.snap_start = true;
-  o.auto_restore = auto_restore;
-  return o;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Index of the first call whose "METHOD path" starts with `prefix`; a test
 // failure (and a large index) when there is none.

@@ -20,6 +20,21 @@ inline const std::string kBin = ANYSNAP_BIN_DIR;
 inline const std::string kSource = ANYSNAP_SOURCE_DIR;
 inline const std::string kFixtures = kSource + "/tests/fixtures";
 
+// The platform's side of a SnapStart function: restore/next served, answered
+// at once (`auto_restore`) or when the test calls Restore().
+inline RuntimeApiServer::Options SnapStart(bool auto_restore = true) {
+  RuntimeApiServer::Options o;
+  o.snap_start = true;
+  o.auto_restore = auto_restore;
+  return o;
+}
+
+// The whole file, or "" when it cannot be read.
+inline std::string ReadAll(const std::string& path) {
+  auto text = ReadWholeFile(path);
+  return text.ok() ? std::move(*text) : std::string();
+}
+
 class WrappedFunction {
  public:
   explicit WrappedFunction(RuntimeApiServer::Options options = {});
