@@ -142,8 +142,6 @@ ours_run
 if cmp -s "$work/first.zip" "$work/ours.zip"; then identical=yes; else identical=NO; fi
 speedup=$(awk -v a="$zip_mean" -v b="$ours_mean" 'BEGIN { printf "%.2f", a / b }')
 
-cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$root" status --porcelain -- . ':!bench/RESULTS.md' 2>/dev/null)" ]; then commit="$commit (with local changes)"; fi
 
@@ -153,8 +151,7 @@ section=$(cat <<EOF
 
 Budget: no slower than \`zip -r -X\` at the same level; byte-identical on rebuild.
 
-- Date: $(date -u +%Y-%m-%dT%H:%MZ)
-- Machine: $(uname -sr), $(uname -m), $cpu, $(nproc) vCPUs, $mem
+$("$root/bench/machine.sh")
 - Commit: $commit
 - Tree: $files files, $tree_bytes bytes (about 65% of the files text, the rest random bytes), deflate level $level
 - Timing: $method; the tree is in the page cache

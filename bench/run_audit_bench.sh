@@ -40,8 +40,7 @@ An invoke that makes no watched call should cost the same; each watched call
 (here an open(2)) costs one seccomp notification answered at once, without
 decoding. Same function, same run, configurations alternating round by round.
 
-- Date: $(date -u +%Y-%m-%dT%H:%MZ)
-- Machine: $(uname -sr), $(uname -m), $(nproc) vCPUs
+$("$root/bench/machine.sh")
 - Commit: $(git -C "$root" rev-parse --short HEAD)
 - Command: \`${command[*]}\`
 

@@ -53,8 +53,7 @@ backend is named in each table: freeze models the lifecycle (hooks, restore/next
 the held next) and thaws a tree frozen in memory, so its restore time is a lower
 bound that leaves out reading the snapshot's memory back; criu restores for real.
 
-- Date: $(date -u +%Y-%m-%dT%H:%MZ)
-- Machine: $(uname -sr), $(uname -m), $(nproc) vCPUs
+$("$root/bench/machine.sh")
 - Commit: $(git -C "$root" rev-parse --short HEAD)
 - Command: \`bench/run_compare_bench.sh --runs $runs\`
 - CRIU: ${criu_version:-not usable here (criu check fails or criu is missing): freeze only}

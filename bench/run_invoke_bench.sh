@@ -69,8 +69,6 @@ read -r total_after steal_after < <(cpu_times)
 steal=$(awk -v t=$((total_after - total_before)) -v s=$((steal_after - steal_before)) \
   'BEGIN { printf "%.1f%%", (t > 0 ? 100 * s / t : 0) }')
 
-cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 nginx_version=$("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //')
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$root" status --porcelain -- . ':!bench/RESULTS.md' 2>/dev/null)" ]; then
@@ -90,8 +88,7 @@ median; "budget" compares the added medians. "Rounds delegator ≤ nginx" pairs 
 two per round: the three targets of a round run back to back, so that count is
 immune to drift between rounds.
 
-- Date: $(date -u +%Y-%m-%dT%H:%MZ)
-- Machine: $(uname -sr), $(uname -m), $cpu, $(nproc) vCPUs, $mem
+$("$root/bench/machine.sh")
 - Quiet: load average $load_before before the run, $load_after after it (the run itself keeps both vCPUs busy); hypervisor steal $steal of CPU time during the run
 - Commit: $commit; nginx $nginx_version
 - Command: \`bench/run_invoke_bench.sh $script_args\`, which runs

@@ -46,8 +46,7 @@ server's own, from its answer to restore/next to the arrival of the first
 \`next\` is held in both configurations; the Python one runs on awslambdaric,
 which calls \`restore/next\` itself. Configurations alternate round by round.
 
-- Date: $(date -u +%Y-%m-%dT%H:%MZ)
-- Machine: $(uname -sr), $(uname -m), $(nproc) vCPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)
+$("$root/bench/machine.sh")
 - Commit: $(git -C "$root" rev-parse --short HEAD)
 - Versions: node $(node --version), $(python3 --version), aws-lambda-ric 4, awslambdaric 3.1.1
 - Command: \`${command[*]}\`
