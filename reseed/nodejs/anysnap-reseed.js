@@ -27,7 +27,10 @@
 //       crypto.getRandomValues, webcrypto, TLS: every thread's generator
 //       reseeds from OpenSSL's primary one on its next use);
 //     crypto.randomUUID: its cache holds 128 ids drawn before the snapshot;
-//       drawing a whole batch makes it refill from the reseeded OpenSSL;
+//       the first call after the restore (crypto.randomUUID or webcrypto's,
+//       which share the cache) first draws a whole batch, so that the cache
+//       refills from the reseeded OpenSSL before any id is given out: off
+//       the way to the first invoke, and only in functions that make ids;
 //     Math.random: a new seed from /dev/urandom;
 //   and reports what it reseeded and what it could not (with why).
 //
@@ -115,32 +118,85 @@ function installMathRandom() {
   return seed;
 }
 
-// POSTs a report on a plain socket: the http module's client code for a
-// request with a body is first run here, after the restore, and compiling it
-// then cost milliseconds on the way to the first invoke (the poll, a GET,
-// runs during init). Resolves {status, body}; rejects when the connection breaks.
-function postReport(api, path, body) {
-  const net = require('net');
+// One exchange on `socket` (connected or connecting): the request written
+// once it is connected, the answer read until the delegator closes.
+function exchange(socket, request) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(api.port, api.host);
-    socket.unref();
     const chunks = [];
-    socket.on('connect', () =>
-      socket.write(
-        `POST ${path} HTTP/1.1\r\nHost: ${api.display}\r\nContent-Type: application/json\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      ),
-    );
+    const send = () => socket.write(request);
+    if (socket.connecting) socket.once('connect', send);
+    else send();
     socket.on('data', (c) => chunks.push(c));
-    socket.on('end', () => {
+    socket.once('end', () => {
       socket.destroy();
       const text = Buffer.concat(chunks).toString('utf8');
       const status = Number(text.slice(0, text.indexOf('\r\n')).split(' ')[1]);
       if (!Number.isInteger(status)) return reject(new Error('no HTTP answer'));
       resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
     });
-    socket.on('error', reject);
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('connection closed')));
   });
+}
+
+// A connection to the delegator (unref'd: it never keeps the process alive).
+function connect(api) {
+  const socket = require('net').connect(api.port, api.host);
+  socket.unref();
+  return socket;
+}
+
+// The report's connection, opened during init: after the restore the report
+// is one write on it, with no connect, accept or new server thread on the way
+// to the first invoke. A loopback connection inside the snapshot comes back
+// with it (Lambda snapshots the whole VM; CRIU restores it, --tcp-established).
+// Used once; a broken one is replaced by a new connection.
+let prepared = null;
+
+function prepareReportConnection(api) {
+  prepared = connect(api);
+  prepared.once('error', () => {
+    prepared = null;
+  });
+}
+
+// GETs `path` on a plain socket (pollPhase's get function), as postReport
+// POSTs: after the restore, the poll's answer is read by this code, which ran
+// during init (warmUp), not by the http module's, which never had.
+function getOnSocket(api, path) {
+  return exchange(connect(api), `GET ${path} HTTP/1.1\r\nHost: ${api.display}\r\nConnection: close\r\n\r\n`);
+}
+
+// One whole exchange with the delegator during init, its answer read and
+// parsed: the code that reads the poll's answer and sends the report after
+// the restore is compiled by then, not on the way to the first invoke.
+function warmUp(api, id) {
+  // The report's own path, up to the socket: built and handed to a post
+  // function that sends nothing.
+  const unsent = (a, path, body) => Promise.resolve({ status: 204, body: postRequest(a, path, body) });
+  return Promise.all([
+    getOnSocket(api, `${channel.PREFIX}/warm-up`).catch(() => {}),
+    channel.sendReport(api, id, AFTER_RESTORE, { ok: true, reseeded: [], not_reseeded: [] }, unsent),
+  ]);
+}
+
+// POSTs a report on a plain socket (sendReport's post function): the http
+// module's client code for a request with a body would first run here, after
+// the restore, and compiling it then cost milliseconds on the way to the
+// first invoke (the poll, a GET, runs during init). Resolves {status, body};
+// rejects when the connection breaks.
+function postReport(api, path, body) {
+  const socket = prepared ?? connect(api);
+  prepared = null;
+  socket.removeAllListeners('error');
+  return exchange(socket, postRequest(api, path, body));
+}
+
+function postRequest(api, path, body) {
+  return (
+    `POST ${path} HTTP/1.1\r\nHost: ${api.display}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
 }
 
 // The native addon, loaded during init (not in the restore's time): its
@@ -156,7 +212,40 @@ function loadAddon() {
 }
 
 // The reseed itself; returns the report for the delegator.
-function reseedAll(addon, reseedMathRandom, randomUUID) {
+// Wraps crypto.randomUUID and webcrypto's crypto.randomUUID (Node.js's share
+// one cache) so that the first call after markStale() draws a whole batch
+// first. Returns markStale.
+function wrapRandomUUID(crypto) {
+  let stale = false;
+  const original = crypto.randomUUID;
+  const drain = () => {
+    stale = false;
+    for (let i = 0; i < UUID_BATCH; i++) original.call(crypto);
+  };
+  // Method shorthand: like the originals, not constructible, same length.
+  crypto.randomUUID = {
+    randomUUID(options) {
+      if (stale) drain();
+      return original.call(crypto, options);
+    },
+  }.randomUUID;
+  const web = globalThis.crypto;
+  if (web && typeof web.randomUUID === 'function') {
+    const proto = Object.getPrototypeOf(web);
+    const webOriginal = proto.randomUUID;
+    proto.randomUUID = {
+      randomUUID() {
+        if (stale) drain();
+        return webOriginal.call(this);
+      },
+    }.randomUUID;
+  }
+  return () => {
+    stale = true;
+  };
+}
+
+function reseedAll(addon, reseedMathRandom, markUUIDStale) {
   const reseeded = [];
   const notReseeded = [];
   let openssl = addon.error ?? null;
@@ -170,7 +259,7 @@ function reseedAll(addon, reseedMathRandom, randomUUID) {
   if (openssl === null) {
     reseeded.push('OpenSSL');
     try {
-      for (let i = 0; i < UUID_BATCH; i++) randomUUID();
+      markUUIDStale();
       reseeded.push('crypto.randomUUID');
     } catch (e) {
       notReseeded.push(`crypto.randomUUID (${e.message})`);
@@ -197,8 +286,9 @@ async function report(api, id, phase, outcome) {
 
 // The long poll: reseeds when the delegator asks, then stops.
 async function serve(api, id, reseed) {
+  await warmUp(api, id);
   for (;;) {
-    const next = await channel.pollPhase(api, id);
+    const next = await channel.pollPhase(api, id, getOnSocket);
     if (next.refused) {
       const { status, body } = next.refused;
       log(`phase poll refused (${status} ${body}): this process is not reseeded after restore`);
@@ -221,7 +311,7 @@ function main() {
   restoreNodeOptions();
   const reseedMathRandom = installMathRandom();
   const crypto = require('crypto');
-  const randomUUID = crypto.randomUUID.bind(crypto); // the function's own replacement aside
+  const markUUIDStale = wrapRandomUUID(crypto);
   try {
     channel = require('./channel.js');
   } catch (e) {
@@ -249,8 +339,9 @@ function main() {
   }
   if (!client.phases.includes(AFTER_RESTORE)) return;
   const addon = loadAddon();
-  const reseed = () => reseedAll(addon, reseedMathRandom, randomUUID);
+  const reseed = () => reseedAll(addon, reseedMathRandom, markUUIDStale);
   reseed(); // once during init too: its code is compiled before the snapshot
+  prepareReportConnection(api);
   serve(api, client.id, reseed).catch((e) =>
     log(`stopped: ${e.message}: this process is not reseeded after restore`),
   );

@@ -151,13 +151,14 @@ function sleep(ms) {
 // broken connection (as across a snapshot; delays from REPOLL_FIRST_MS,
 // doubling up to REPOLL_MAX_MS) or a 5xx answer (after REPOLL_MAX_MS).
 // Resolves {phase}, or {refused: {status, body}} for an answer with no phase.
-async function pollPhase(api, id) {
+// `get(api, path)` makes the GET (request() by default).
+async function pollPhase(api, id, get = (a, path) => request(a, 'GET', path)) {
   const path = `${PREFIX}/clients/${encodeURIComponent(id)}/phase`;
   let delay = REPOLL_FIRST_MS;
   for (;;) {
     let answer;
     try {
-      answer = await request(api, 'GET', path);
+      answer = await get(api, path);
     } catch {
       await sleep(delay);
       delay = Math.min(2 * delay, REPOLL_MAX_MS);
