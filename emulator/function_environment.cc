@@ -173,6 +173,7 @@ Result<std::shared_ptr<FunctionEnvironment>> FunctionEnvironment::Start(const En
     sandbox.pid_namespace = true;
     sandbox.mount_namespace = true;
     sandbox.host_proc = spec.host_proc;
+    sandbox.deny_io_uring = spec.deny_io_uring;
     sandbox.task_root = spec.function.task_root;
     sandbox.layer_dir = spec.function.layer_dir;
   }

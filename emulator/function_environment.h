@@ -46,6 +46,8 @@ struct EnvironmentSpec {
   // With namespaces: the host's /proc rather than the PID namespace's own, for
   // a tree that criu dumps from inside its mount namespace.
   bool host_proc = false;
+  // io_uring_setup fails in the function's sandbox (SandboxSpec), for criu.
+  bool deny_io_uring = false;
   std::string cgroup_parent;  // where environments' cgroups go; empty: none
   int max_concurrency = 1;
   int output_fd = 2;  // the function's own output

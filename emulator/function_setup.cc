@@ -225,6 +225,12 @@ Status FunctionSetup::Build(const FunctionFlags& f, const EnvMap& own_env,
                      " (removed at the end unless criu fails); code at /var/task and layer at "
                      "/opt as under every backend, but the function sees this machine's /proc "
                      "(criu checkpoints the tree from inside its mount namespace)");
+    // Nor an io_uring, which libuv (Node.js 22 and later) makes at start
+    // whatever UV_USE_IO_URING says; on Lambda the whole VM is the snapshot.
+    spec.deny_io_uring = true;
+    notes_.push_back(
+        "criu cannot checkpoint an io_uring: io_uring_setup fails with ENOSYS in the function's "
+        "sandbox, so runtimes that would make one (libuv: Node.js 22 and later) use epoll");
     // CRIU cannot checkpoint a seccomp user-notification listener, which the
     // audit keeps open in the wrapper: the audit runs in an init of its own,
     // ended at its snapshot point, and the checkpointed init runs without it.

@@ -510,6 +510,7 @@ int Main(int argc, char** argv) {
   sandbox->add_option("--enter-mount-ns", sandbox_flags.spec.enter_mount_ns);
   sandbox->add_flag("--mount-ns", sandbox_flags.spec.mount_namespace);
   sandbox->add_flag("--host-proc", sandbox_flags.spec.host_proc);
+  sandbox->add_flag("--deny-io-uring", sandbox_flags.spec.deny_io_uring);
   sandbox->add_flag("--namespaces-made", sandbox_flags.spec.namespaces_made);
   sandbox->add_option("--task-root", sandbox_flags.spec.task_root);
   sandbox->add_option("--layer", sandbox_flags.spec.layer_dir);

@@ -400,6 +400,23 @@ size_t CountReports(const std::string& err) {
   return count;
 }
 
+// Under the criu backend the function's sandbox refuses io_uring (criu cannot
+// checkpoint a ring): io_uring_setup(2) fails with ENOSYS there, as on a
+// kernel without it, and only there (else EFAULT for its null parameters).
+TEST(LocalBinaryTest, TheSandboxCanRefuseIoUring) {
+  const std::string probe =
+      "import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+      "print(libc.syscall(425, 1, None), ctypes.get_errno())";  // io_uring_setup
+  auto denied = RunCaptured(
+      {kLocal, "sandbox-init", "--deny-io-uring", "--", "python3", "-c", probe}, TestEnvironment());
+  EXPECT_TRUE(denied.status.success()) << denied.err;
+  EXPECT_EQ(denied.out, "-1 " + std::to_string(ENOSYS) + "\n") << denied.err;
+  auto allowed =
+      RunCaptured({kLocal, "sandbox-init", "--", "python3", "-c", probe}, TestEnvironment());
+  EXPECT_TRUE(allowed.status.success()) << allowed.err;
+  EXPECT_NE(allowed.out, "-1 " + std::to_string(ENOSYS) + "\n") << allowed.err;
+}
+
 TEST(LocalBinaryTest, RunSendsEachEventCountTimesAndExitsZero) {
   ScratchDir dir;
   WriteBashRuntime(dir.path());

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -60,6 +61,19 @@ int Fail(const std::string& what, int err, int status = 70) {
   ::_exit(WEXITSTATUS(raw));
 }
 
+// A seccomp filter under which io_uring_setup(2) fails with ENOSYS, as on a
+// kernel without io_uring; every other call is allowed. Kept across exec and
+// by children, and checkpointed with the tree by criu.
+Status DenyIoUring() {
+  scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == nullptr) return Status::Internal("seccomp_init failed");
+  int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup), 0);
+  if (rc == 0) rc = ::seccomp_load(ctx);
+  ::seccomp_release(ctx);
+  if (rc != 0) return PosixError("deny io_uring_setup (seccomp)", -rc);
+  return Status::Ok();
+}
+
 [[noreturn]] void ExecRuntime(const SandboxSpec& spec) {
   sigset_t none;
   sigemptyset(&none);
@@ -67,6 +81,10 @@ int Fail(const std::string& what, int err, int status = 70) {
   for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
   if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) {
     ::_exit(Fail("chdir " + spec.cwd, errno, 1));
+  }
+  if (spec.deny_io_uring) {
+    Status denied = DenyIoUring();
+    if (!denied.ok()) ::_exit(Fail(denied.message(), 0, 1));
   }
   std::vector<char*> argv;
   for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -153,6 +171,7 @@ std::vector<std::string> SandboxInitCommand(const std::string& self, const Sandb
     if (!spec.layer_dir.empty()) cmd.insert(cmd.end(), {"--layer", spec.layer_dir});
     if (spec.host_proc) cmd.push_back("--host-proc");
   }
+  if (spec.deny_io_uring) cmd.push_back("--deny-io-uring");
   if (spec.namespaces_made) cmd.push_back("--namespaces-made");
   if (!spec.cwd.empty()) cmd.insert(cmd.end(), {"--cwd", spec.cwd});
   cmd.push_back("--");

@@ -44,6 +44,10 @@ struct SandboxSpec {
   // pid_namespace a /proc of the PID namespace's own unless host_proc.
   bool mount_namespace = false;
   bool host_proc = false;
+  // io_uring_setup(2) fails with ENOSYS in the runtime (a seccomp filter):
+  // criu cannot checkpoint an io_uring, and libuv (Node.js 22 and later)
+  // makes some at start unless the kernel refuses; it then uses epoll.
+  bool deny_io_uring = false;
   // Internal: the init started again inside the namespaces it made (see
   // RunSandboxInit), which are not to be made again.
   bool namespaces_made = false;
