@@ -30,8 +30,9 @@ class FakeChannel:
     broken_polls: how many polls to cut before answering one; hold_polls: never
     answer a poll; plain_api: answer 404 to everything, as the real Runtime API
     does. GET /anysnap-test/poll-open answers once a phase poll has arrived.
-    The runtime's invocation/next is held until "done" has been sent (as the
-    delegator holds it), then answered.
+    Phases are handed out once the runtime has asked for invocation/next, which
+    is held until "done" has been sent (as the delegator holds it), then
+    answered.
     """
 
     def __init__(self, register=None, unanswered=False, probe_registration=False, phases=(),
@@ -49,6 +50,7 @@ class FakeChannel:
         self.poll_open = threading.Event()
         self.reports = []
         self.registration = None
+        self.next_asked = threading.Event()
         self.done = threading.Event()
         self.stopping = threading.Event()
         channel = self
@@ -119,6 +121,9 @@ class FakeChannel:
                 handler.connection.shutdown(socket.SHUT_RDWR)
                 handler.close_connection = True
                 return
+            if self.phases:
+                # As the delegator: a phase is asked for at the runtime's next.
+                self.next_asked.wait(30)
             phase = self.phases.pop(0) if self.phases else "done"
             self.reply(handler, 200, {"phase": phase})
             if phase == "done":
@@ -130,6 +135,7 @@ class FakeChannel:
             handler.send_response(204)
             handler.end_headers()
         elif method == "GET" and path == "/2018-06-01/runtime/invocation/next":
+            self.next_asked.set()
             self.done.wait(30)
             self.reply(handler, 200, {"stop": True})
         else:
