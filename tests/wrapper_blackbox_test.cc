@@ -365,7 +365,10 @@ TEST(WrapperBlackBox, TelemetryDescriptorArrivesOpenInTheRuntime) {
 
 // The wrapper's log lines (stderr) of a run of a runtime that writes none of
 // its own: one invocation, then SIGTERM.
-std::string LogOfOneRun(Function& fn) {
+// The wrapper's log of one invoke and a SIGTERM, with the environment `env`.
+std::string LogOfOneRun(const std::vector<std::pair<std::string, std::string>>& env) {
+  Function fn;
+  for (const auto& [key, value] : env) fn.Set(key, value);
   fn.Set("ANYSNAP_RUNTIME", kBin + "/../tests/anysnap-plain-runtime");
   // A setting without effect: one WARN line from the configuration.
   fn.Set("ANYSNAP_AUDIT_REPORT", ::testing::TempDir() + "/unused-audit-report.json");
@@ -430,10 +433,7 @@ std::set<std::string> Levels(const std::vector<LogLine>& lines) {
 }
 
 TEST(WrapperLog, JsonFormatWritesEveryLineAsAJsonObject) {
-  Function fn;
-  fn.Set("ANYSNAP_LOG_FORMAT", "json");
-  fn.Set("ANYSNAP_LOG_LEVEL", "debug");
-  std::string log = LogOfOneRun(fn);
+  std::string log = LogOfOneRun({{"ANYSNAP_LOG_FORMAT", "json"}, {"ANYSNAP_LOG_LEVEL", "debug"}});
   auto lines = JsonLogLines(log);
   EXPECT_EQ(lines.size(), Lines(log).size()) << log;
   EXPECT_EQ(LevelOf(lines, kWarnMessage), "WARN") << log;
@@ -442,32 +442,25 @@ TEST(WrapperLog, JsonFormatWritesEveryLineAsAJsonObject) {
 }
 
 TEST(WrapperLog, LevelLeavesOutTheLinesBelowIt) {
-  Function fn;
-  fn.Set("ANYSNAP_LOG_FORMAT", "json");
-  fn.Set("ANYSNAP_LOG_LEVEL", "warn");
-  std::string log = LogOfOneRun(fn);
+  std::string log = LogOfOneRun({{"ANYSNAP_LOG_FORMAT", "json"}, {"ANYSNAP_LOG_LEVEL", "warn"}});
   auto lines = JsonLogLines(log);
   EXPECT_EQ(LevelOf(lines, kWarnMessage), "WARN") << log;
   EXPECT_EQ(Levels(lines), std::set<std::string>{"WARN"}) << log;
 }
 
 TEST(WrapperLog, LambdaLogSettingsApplyWhenAnysnapHasNone) {
-  Function fn;
-  fn.Set("AWS_LAMBDA_LOG_FORMAT", "JSON");
-  fn.Set("AWS_LAMBDA_LOG_LEVEL", "DEBUG");
-  std::string log = LogOfOneRun(fn);
+  std::string log =
+      LogOfOneRun({{"AWS_LAMBDA_LOG_FORMAT", "JSON"}, {"AWS_LAMBDA_LOG_LEVEL", "DEBUG"}});
   auto lines = JsonLogLines(log);
   EXPECT_EQ(LevelOf(lines, kDebugMessage), "DEBUG") << log;
   EXPECT_EQ(LevelOf(lines, kWarnMessage), "WARN") << log;
 }
 
 TEST(WrapperLog, AnysnapLogSettingsOverrideLambdas) {
-  Function fn;
-  fn.Set("AWS_LAMBDA_LOG_FORMAT", "JSON");
-  fn.Set("AWS_LAMBDA_LOG_LEVEL", "ERROR");
-  fn.Set("ANYSNAP_LOG_FORMAT", "text");
-  fn.Set("ANYSNAP_LOG_LEVEL", "info");
-  std::string log = LogOfOneRun(fn);
+  std::string log = LogOfOneRun({{"AWS_LAMBDA_LOG_FORMAT", "JSON"},
+                                 {"AWS_LAMBDA_LOG_LEVEL", "ERROR"},
+                                 {"ANYSNAP_LOG_FORMAT", "text"},
+                                 {"ANYSNAP_LOG_LEVEL", "info"}});
   // Text lines: "anysnap-wrapper LEVEL message"; INFO kept, DEBUG left out.
   EXPECT_NE(log.find("anysnap-wrapper WARN " + kWarnMessage + "\n"), std::string::npos) << log;
   EXPECT_NE(log.find("anysnap-wrapper INFO " + kInfoMessage), std::string::npos) << log;
