@@ -9,12 +9,11 @@ ReseedFiles ReseedFilesIn(std::string_view dir) {
   return {base + "/nodejs/anysnap-reseed.js", base + "/python"};
 }
 
-std::string ReseedDirBeside(std::string_view program) {
-  auto parent = [](std::string_view path) {
-    size_t slash = path.rfind('/');
-    return slash == std::string_view::npos ? std::string_view(".") : path.substr(0, slash);
-  };
-  return std::string(parent(parent(program))) + "/reseed";
+std::string ReseedDirBeside(std::string_view program_dir) {
+  size_t slash = program_dir.rfind('/');
+  std::string_view parent =
+      slash == std::string_view::npos ? std::string_view(".") : program_dir.substr(0, slash);
+  return std::string(parent) + "/reseed";
 }
 
 std::string QuoteNodeOption(std::string_view path) {

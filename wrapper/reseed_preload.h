@@ -38,9 +38,9 @@ struct ReseedFiles {
 
 ReseedFiles ReseedFilesIn(std::string_view dir);
 
-// The reseed folder beside the folder of `program` (the wrapper's own path):
-// "/opt/anysnap/bin/anysnap-wrapper" gives "/opt/anysnap/reseed".
-std::string ReseedDirBeside(std::string_view program);
+// The reseed folder beside `program_dir` (the wrapper's own folder,
+// ProgramDirectory()): "/opt/anysnap/bin" gives "/opt/anysnap/reseed".
+std::string ReseedDirBeside(std::string_view program_dir);
 
 // `path` as one word of NODE_OPTIONS: double-quoted, with \ and " escaped.
 std::string QuoteNodeOption(std::string_view path);

@@ -8,8 +8,8 @@ namespace anysnap {
 namespace {
 
 TEST(ReseedPreload, FilesSitBesideTheBinFolder) {
-  EXPECT_EQ(ReseedDirBeside("/opt/anysnap/bin/anysnap-wrapper"), "/opt/anysnap/reseed");
-  EXPECT_EQ(ReseedDirBeside("/work/build/bin/anysnap-wrapper"), "/work/build/reseed");
+  EXPECT_EQ(ReseedDirBeside("/opt/anysnap/bin"), "/opt/anysnap/reseed");
+  EXPECT_EQ(ReseedDirBeside("/work/build/bin"), "/work/build/reseed");
   ReseedFiles files = ReseedFilesIn("/opt/anysnap/reseed");
   EXPECT_EQ(files.node_preload, "/opt/anysnap/reseed/nodejs/anysnap-reseed.js");
   EXPECT_EQ(files.python_dir, "/opt/anysnap/reseed/python");

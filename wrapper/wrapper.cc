@@ -87,12 +87,6 @@ int ExecOriginal(const std::vector<std::string>& argv, char** envp) {
 }
 
 // This program's own path, for the files the layer puts beside it.
-std::string SelfPath() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-}
-
 // Under snap-start, loads the reseed into the runtime host (reseed_preload.h).
 // A reseed file missing from the layer is a warning, or with
 // ANYSNAP_RESEED=strict an error: the message to fail the init with.
@@ -105,7 +99,7 @@ Status InstallReseed(const Config& config, InitType init_type,
       return Status::InvalidArgument("ANYSNAP_RESEED=strict: " + message);
     Log().Warn(message + " (every environment restored from this snapshot shares their values)");
   }
-  ReseedFiles files = ReseedFilesIn(ReseedDirBeside(SelfPath()));
+  ReseedFiles files = ReseedFilesIn(ReseedDirBeside(ProgramDirectory()));
   std::vector<std::string> missing = MissingReseedFiles(files, FileExists);
   if (!missing.empty()) {
     std::string message = "ANYSNAP_RESEED=" + std::string(ReseedModeName(config.reseed)) + ": ";
