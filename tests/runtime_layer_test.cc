@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,35 @@ TEST_F(RuntimeLayerTest, FunctionRunsOnTheLayersNodeThroughTheNodejsPreset) {
   EXPECT_EQ(body.find(R"("execPath":"/usr/)"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("executionEnv":"AWS_Lambda_nodejs22.x")"), std::string::npos) << body;
   EXPECT_NE(log.find("ANYSNAP_RUNTIME=nodejs: "), std::string::npos) << log;
+}
+
+// ANYSNAP_RUNTIME=python: AWS's awslambdaric (PyPI, scripts/test-deps.sh) run
+// by the python3 of a layer of the function's own (bin/python3, and
+// python/ on PYTHONPATH), as Lambda's python runtimes run it.
+TEST_F(RuntimeLayerTest, FunctionRunsOnThePythonPreset) {
+  const std::string deps = kSource + "/build/python-deps";
+  ASSERT_TRUE(std::filesystem::exists(deps + "/awslambdaric")) << "run scripts/test-deps.sh";
+  auto interpreter =
+      RunCaptured({"python3", "-c", "import sys; print(sys.executable)"}, TestEnvironment());
+  ASSERT_TRUE(interpreter.status.success()) << interpreter.err;
+  ScratchDir layer;
+  ScratchDir function;
+  std::filesystem::create_directories(layer / "bin");
+  std::filesystem::create_symlink(interpreter.out.substr(0, interpreter.out.size() - 1),
+                                  layer / "bin/python3");
+  std::filesystem::create_directory_symlink(deps, layer / "python");
+  testing::WriteTestFile(function / "app.py",
+                         "import sys\n"
+                         "def main(event, context):\n"
+                         "    return {'echo': event, 'python': sys.executable,\n"
+                         "            'requestId': context.aws_request_id}\n");
+  ServedLocally serve({"--task-root", function.path(), "--layer", *dir_ / "anysnap.zip", "--layer",
+                       layer.path(), "--env", "ANYSNAP_RUNTIME=python", "--handler", "app.main"},
+                      kPatience);
+  std::string body = serve.Invoke(R"({"k": 1})").body;
+  EXPECT_NE(body.find(R"("echo": {"k": 1})"), std::string::npos) << body << serve.log();
+  EXPECT_NE(body.find(R"("python": "/opt/bin/python3")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("requestId": ")"), std::string::npos) << body;
 }
 
 TEST_F(RuntimeLayerTest, NodejsPresetWithoutTheRuntimeLayerIsAnInvalidEntrypoint) {
