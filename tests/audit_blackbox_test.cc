@@ -80,7 +80,7 @@ TEST(Audit, WithoutAReportPathTheLogAloneCarriesTheReport) {
 // draw, never the function's. The id the function makes during init comes
 // from OpenSSL without a system call: no audit of system calls sees it.
 TEST(Audit, NodesStartUpDrawIsTheRuntimesNotTheFunctions) {
-  std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  const std::string& ric = testing::kRic;
   ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
   Function fn(SnapStart());
   std::string report = ReportPath("node");
@@ -111,7 +111,7 @@ TEST(Audit, NodesStartUpDrawIsTheRuntimesNotTheFunctions) {
 // With the reseed on (the default under snap-start), Node.js's start-up draw
 // and the reseed's own seed of its Math.random are reseeded: no hazard left.
 TEST(Audit, NodesStartUpDrawIsReseededByDefault) {
-  std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  const std::string& ric = testing::kRic;
   ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
   Function fn(SnapStart());
   std::string report = ReportPath("node-reseeded");

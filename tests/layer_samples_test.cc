@@ -89,7 +89,7 @@ TEST_F(LayerSamples, BashSampleRuns) {
 }
 
 TEST_F(LayerSamples, NodejsSampleRunsWithTheLayersHookClient) {
-  std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  const std::string& ric = testing::kRic;
   ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
   Function fn(SnapStart());
   fn.Set("ANYSNAP_RUNTIME", "node " + ric + " index.handler");

@@ -433,7 +433,7 @@ void ExpectHooksRanAroundTheSnapshot(Function& fn, const std::string& restored_k
 }
 
 TEST(Lifecycle, NodeSampleHooksResetStateAfterRestore) {
-  std::string ric = testing::kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  const std::string& ric = testing::kRic;
   ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
   Function fn(SnapStart(/*auto_restore=*/false));
   fn.Set("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start");

@@ -18,6 +18,8 @@ namespace {
 
 using testing::kBin;
 using testing::kFixtures;
+using testing::kPythonDeps;
+using testing::kRic;
 using testing::kSource;
 using testing::ReadAll;
 using testing::SnapStart;
@@ -28,9 +30,6 @@ const std::string kNodePreload = kReseedDir + "/nodejs/anysnap-reseed.js";
 const std::string kAddon = kReseedDir + "/nodejs/anysnap_reseed.node";
 const std::string kNodeFunction = kFixtures + "/reseed/nodejs";
 const std::string kPythonFunction = kFixtures + "/reseed/python";
-// What scripts/test-deps.sh installs, in build/ whichever build runs the test.
-const std::string kPythonDeps = kSource + "/build/python-deps";
-const std::string kRic = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
 const std::string kMark = kFixtures + "/hooks/mark.sh";
 const std::string kNext = "GET /2018-06-01/runtime/invocation/next";
 const std::string kRestoreNext = "GET /2018-06-01/runtime/restore/next";

@@ -55,7 +55,7 @@ TEST(WrapperBlackBox, BashBootstrapAnswersEvents) {
 }
 
 TEST(WrapperBlackBox, NodeAwsLambdaRicAnswersEvents) {
-  std::string ric = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+  const std::string& ric = testing::kRic;
   ASSERT_TRUE(std::ifstream(ric).good()) << "run scripts/test-deps.sh: " << ric << " missing";
   Function fn;
   fn.Set("LAMBDA_TASK_ROOT", kFixtures + "/node");

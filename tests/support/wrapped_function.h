@@ -19,6 +19,10 @@ namespace testing {
 inline const std::string kBin = ANYSNAP_BIN_DIR;
 inline const std::string kSource = ANYSNAP_SOURCE_DIR;
 inline const std::string kFixtures = kSource + "/tests/fixtures";
+// What scripts/test-deps.sh installs, in build/ whichever build runs the test:
+// AWS's Node.js runtime client (npm) and Python's (PyPI).
+inline const std::string kRic = kSource + "/build/node_modules/aws-lambda-ric/index.mjs";
+inline const std::string kPythonDeps = kSource + "/build/python-deps";
 
 // The platform's side of a SnapStart function: restore/next served, answered
 // at once (`auto_restore`) or when the test calls Restore().
